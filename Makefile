@@ -1,0 +1,28 @@
+# `make run` and `make test` each create .venv on first use (torch's CPU build first, then the project in
+# editable mode with its dev extra), do nothing more on later calls unless pyproject.toml changed, then run.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.duelgym-installed
+export HF_HUB_OFFLINE := 1
+
+.PHONY: run test test-fast
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install "torch==2.13.0"
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python examples/quickstart.py
+
+# Every tier (fast, slow; gpu tests skip themselves without CUDA). This is what CI runs.
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "slow or not slow"
+
+# The fast tier only (the default of a bare `pytest`).
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest

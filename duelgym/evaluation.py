@@ -1,0 +1,101 @@
+"""Evaluation helpers: regret of a queried pair, queries needed to reach a target, data-efficiency multiplier.
+
+These use the hidden truth (utilities, learning curves) and are meant for whoever evaluates an agent, never for
+the agent itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["data_efficiency_multiplier", "queries_to_target", "strong_regret", "weak_regret"]
+
+
+def _pair_utilities(
+    utilities: ArrayLike, first: ArrayLike, second: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    u = np.asarray(utilities, dtype=np.float64)
+    if u.ndim < 1 or u.shape[-1] == 0:
+        raise ValueError(f"utilities must have shape (..., K) with K >= 1, got shape {u.shape}")
+    first = np.asarray(first)
+    second = np.asarray(second)
+    if first.shape != u.shape[:-1] or second.shape != u.shape[:-1]:
+        raise ValueError(
+            f"first and second must have shape {u.shape[:-1]} (the utilities' batch shape), "
+            f"got {first.shape} and {second.shape}"
+        )
+    u_first = np.take_along_axis(u, first[..., None], axis=-1)[..., 0]
+    u_second = np.take_along_axis(u, second[..., None], axis=-1)[..., 0]
+    return u.max(axis=-1), u_first, u_second
+
+
+def strong_regret(utilities: ArrayLike, first: ArrayLike, second: ArrayLike) -> NDArray[np.float64]:
+    """Strong (average-style) regret of each queried pair: 2u* − u_first − u_second.
+
+    Args:
+        utilities: True utilities, shape (..., K): K arms per context.
+        first, second: Arm indices, shape (...) (the utilities' batch shape).
+
+    Returns:
+        float64 array of shape (...), ≥ 0, and 0 exactly when both arms are best.
+    """
+    best, u_first, u_second = _pair_utilities(utilities, first, second)
+    return (best - u_first) + (best - u_second)
+
+
+def weak_regret(utilities: ArrayLike, first: ArrayLike, second: ArrayLike) -> NDArray[np.float64]:
+    """Weak regret of each queried pair: u* − max(u_first, u_second) (shapes as :func:`strong_regret`)."""
+    best, u_first, u_second = _pair_utilities(utilities, first, second)
+    return best - np.maximum(u_first, u_second)
+
+
+def queries_to_target(curve: ArrayLike, target: float, higher_is_better: bool = True) -> float | None:
+    """Number of queries at which a learning curve first reaches ``target``, or ``None`` if it never does.
+
+    Args:
+        curve: Points ``(queries, metric)``, shape (n, 2), with strictly increasing ``queries``.
+        target: The metric value to reach.
+        higher_is_better: ``True`` for win rate (reaching means getting up to ``target``); ``False`` for regret
+            (reaching means getting down to it).
+
+    Returns:
+        The queries at the first crossing, linearly interpolated between the two points that bracket it (the
+        first point's queries if it already reaches the target), or ``None`` when no point reaches it: "not
+        reached" is never turned into a number.
+    """
+    points = np.asarray(curve, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] == 0:
+        raise ValueError(f"curve must have shape (n, 2) with n >= 1 points (queries, metric), got {points.shape}")
+    if not np.isfinite(points).all():
+        raise ValueError("curve must hold finite numbers only")
+    queries, values = points[:, 0], points[:, 1]
+    if np.any(np.diff(queries) <= 0):
+        raise ValueError(f"curve queries must be strictly increasing, got {queries.tolist()}")
+    target = float(target)
+    if not math.isfinite(target):
+        raise ValueError(f"target must be finite, got {target}")
+    reached = values >= target if higher_is_better else values <= target
+    if not reached.any():
+        return None
+    i = int(np.argmax(reached))
+    if i == 0:
+        return float(queries[0])
+    q0, q1, v0, v1 = queries[i - 1], queries[i], values[i - 1], values[i]
+    return float(q0 + (target - v0) * (q1 - q0) / (v1 - v0))
+
+
+def data_efficiency_multiplier(baseline_queries: float | None, agent_queries: float | None) -> float | None:
+    """How many times fewer queries an agent needs than a baseline to reach the same target.
+
+    Both arguments come from :func:`queries_to_target` on the same target. Returns ``baseline / agent``, or
+    ``None`` when either did not reach the target (a multiplier against "not reached" is not a number).
+    """
+    if baseline_queries is None or agent_queries is None:
+        return None
+    for name, value in (("baseline_queries", baseline_queries), ("agent_queries", agent_queries)):
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{name} must be a finite number > 0 or None, got {value}")
+    return float(baseline_queries) / float(agent_queries)

@@ -1,0 +1,89 @@
+"""Simulated raters: the Bradley-Terry preference model, the :class:`Rater` protocol and choice sampling.
+
+A rater answers a batch of queries "is ``first`` better than ``second`` for this prompt or context?" with the
+probability ``p_first`` that a person would prefer ``first``. The environment then samples one choice per query
+(1.0 = first preferred). ``p_first`` is the hidden truth: environments put it in ``info`` for evaluation only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from duelgym._validation import check_positive_finite
+
+__all__ = ["BradleyTerry", "Rater", "check_probabilities", "choice_entropy", "sample_choices"]
+
+
+@runtime_checkable
+class Rater(Protocol):
+    """A batched preference oracle.
+
+    ``rater(contexts, first, second)`` takes B prompts or contexts and the B first and B second items
+    (responses or arm indices) and returns ``p_first``: a float array of shape (B,) in [0, 1], the probability
+    that each ``first`` is preferred to its ``second``.
+    """
+
+    def __call__(
+        self,
+        contexts: Sequence[Any] | NDArray[Any],
+        first: Sequence[Any] | NDArray[Any],
+        second: Sequence[Any] | NDArray[Any],
+    ) -> NDArray[np.float64]: ...
+
+
+class BradleyTerry:
+    """Bradley-Terry (logistic) preference model: p(a ≻ b) = σ((u_a − u_b) / T).
+
+    Args:
+        temperature: T > 0, in utility units. Small T makes choices nearly deterministic (and uninformative
+            about how much better one item is); large T makes them nearly coin flips. Use
+            :func:`choice_entropy` to see where a configuration sits.
+    """
+
+    def __init__(self, temperature: float = 1.0) -> None:
+        self.temperature = check_positive_finite("temperature", temperature)
+
+    def probability(self, u_first: ArrayLike, u_second: ArrayLike) -> NDArray[np.float64]:
+        """p(first ≻ second) for utilities of any matching (broadcastable) shapes, as float64.
+
+        Computed as ½(1 + tanh(x/2)) with x = (u_first − u_second)/T, which equals σ(x), never overflows and
+        gives exactly ½ when the utilities are equal.
+        """
+        x = (np.asarray(u_first, dtype=np.float64) - np.asarray(u_second, dtype=np.float64)) / self.temperature
+        return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+    def sample(self, u_first: ArrayLike, u_second: ArrayLike, rng: np.random.Generator) -> NDArray[np.float64]:
+        """One sampled choice per comparison: 1.0 where first is preferred, else 0.0."""
+        return sample_choices(self.probability(u_first, u_second), rng)
+
+    def __repr__(self) -> str:
+        return f"BradleyTerry(temperature={self.temperature})"
+
+
+def check_probabilities(p_first: ArrayLike, source: str = "rater") -> NDArray[np.float64]:
+    """``p_first`` as a float64 array, or a ``ValueError`` naming ``source`` and the first bad entry."""
+    p = np.asarray(p_first, dtype=np.float64)
+    bad = ~np.isfinite(p) | (p < 0.0) | (p > 1.0)
+    if bad.any():
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{source} returned p_first={p[index]!r} at index {index}; expected probabilities in [0, 1]")
+    return p
+
+
+def sample_choices(p_first: ArrayLike, rng: np.random.Generator) -> NDArray[np.float64]:
+    """Sample a choice for each probability: 1.0 (first preferred) with probability ``p_first``, else 0.0.
+
+    Uses one uniform draw per entry from ``rng``, so the same generator state gives the same choices.
+    """
+    p = check_probabilities(p_first)
+    return (rng.random(p.shape) < p).astype(np.float64)
+
+
+def choice_entropy(p_first: ArrayLike) -> float:
+    """Mean binary entropy of the choices, in bits: 1 for coin flips, 0 for deterministic choices."""
+    p = np.clip(check_probabilities(p_first), 1e-12, 1.0 - 1e-12)
+    return float(np.mean(-(p * np.log2(p) + (1.0 - p) * np.log2(1.0 - p))))

@@ -1,0 +1,24 @@
+"""Dueling environments, registered in the ``duelgym`` Gymnasium namespace when duelgym is imported.
+
+| id | class | what it is |
+|---|---|---|
+| ``LinearDuel-v0`` | :class:`LinearDuelEnv` | contextual linear-utility dueling bandit |
+| ``MatrixDuel-v0`` | :class:`MatrixDuelEnv` | fixed preference matrix (Bradley-Terry, Condorcet, cyclic) |
+"""
+
+from duelgym.envs.linear import LinearDuelEnv, LinearDuelVectorEnv
+from duelgym.envs.matrix import MatrixDuelEnv, MatrixDuelVectorEnv
+from duelgym.registration import register
+
+__all__ = ["LinearDuelEnv", "LinearDuelVectorEnv", "MatrixDuelEnv", "MatrixDuelVectorEnv"]
+
+register(
+    "LinearDuel-v0",
+    entry_point="duelgym.envs.linear:LinearDuelEnv",
+    vector_entry_point="duelgym.envs.linear:LinearDuelVectorEnv",
+)
+register(
+    "MatrixDuel-v0",
+    entry_point="duelgym.envs.matrix:MatrixDuelEnv",
+    vector_entry_point="duelgym.envs.matrix:MatrixDuelVectorEnv",
+)

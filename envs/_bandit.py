@@ -1,0 +1,199 @@
+"""What every arm-feature dueling bandit shares: the problem interface, the single env and the native vector env.
+
+A concrete env (linear, matrix) only says how to draw a problem instance, how to draw contexts (the arms'
+features and their true scores) and how likely the first arm of a pair is to be preferred. Validation of
+actions, one-step episodes, seeding, regret bookkeeping and batching live here once.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.error import ResetNeeded
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+from numpy.typing import NDArray
+
+from duelgym.evaluation import strong_regret, weak_regret
+from duelgym.oracle import sample_choices
+from duelgym.spaces import ArmPair
+
+__all__ = ["ArmDuelEnv", "ArmDuelVectorEnv", "ArmProblem", "Contexts"]
+
+INFO_KEYS = ("p_first", "regret_strong", "regret_weak", "best_arm")
+
+
+@dataclass(frozen=True)
+class Contexts:
+    """A batch of B contexts of K arms.
+
+    Attributes:
+        arms: Arm features shown to the agent, float32, shape (B, K, d).
+        scores: True per-arm scores used for regret (utilities for linear envs), float64, shape (B, K).
+    """
+
+    arms: NDArray[np.float32]
+    scores: NDArray[np.float64]
+
+
+class ArmProblem(ABC):
+    """A dueling bandit over ``num_arms`` arms described by ``feature_dim`` features each."""
+
+    num_arms: int
+    feature_dim: int
+
+    @abstractmethod
+    def arm_space(self) -> spaces.Box:
+        """The space of one context's arm features, shape (K, d), float32."""
+
+    @abstractmethod
+    def draw_instance(self, rng: np.random.Generator) -> None:
+        """Draw the hidden problem instance (kept until the next call)."""
+
+    @abstractmethod
+    def draw_contexts(self, rng: np.random.Generator, batch: int) -> Contexts:
+        """Draw ``batch`` independent contexts of the current instance."""
+
+    @abstractmethod
+    def p_first(self, contexts: Contexts, first: NDArray[np.int64], second: NDArray[np.int64]) -> NDArray[np.float64]:
+        """True probability that ``first`` (shape (B,)) is preferred to ``second`` in each context."""
+
+
+def as_pairs(action: Any, num_arms: int, num_envs: int | None) -> NDArray[np.int64]:
+    """Validate an action and return it as an int64 array of shape (B, 2) (B = 1 for a single env)."""
+    expected = (2,) if num_envs is None else (num_envs, 2)
+    if not isinstance(action, (np.ndarray, tuple, list)):
+        raise TypeError(
+            f"action must be an int array of shape {expected} (or a tuple of two ints for one env), "
+            f"got {action!r} of type {type(action).__name__}"
+        )
+    try:
+        pairs = np.asarray(action)
+    except ValueError as error:  # ragged nested sequences
+        raise ValueError(f"action must have shape {expected}, got a ragged sequence {action!r}") from error
+    if pairs.dtype.kind not in "iu":
+        raise TypeError(f"action must hold integer arm indices, got dtype {pairs.dtype} in {action!r}")
+    if pairs.shape != expected:
+        raise ValueError(f"action must have shape {expected}, got shape {pairs.shape}")
+    out_of_range = (pairs < 0) | (pairs >= num_arms)
+    if out_of_range.any():
+        bad = pairs[out_of_range].flat[0]
+        raise ValueError(f"action holds arm index {bad}; expected indices in [0, {num_arms - 1}]")
+    return pairs.astype(np.int64).reshape(-1, 2)
+
+
+def step_outcome(
+    problem: ArmProblem, contexts: Contexts, pairs: NDArray[np.int64], rng: np.random.Generator
+) -> tuple[NDArray[np.float64], dict[str, NDArray[Any]]]:
+    """Sample one choice per pair; return the rewards (B,) and the per-pair info arrays (B,)."""
+    first, second = pairs[:, 0], pairs[:, 1]
+    p_first = problem.p_first(contexts, first, second)
+    rewards = sample_choices(p_first, rng)
+    info = {
+        "p_first": p_first,
+        "regret_strong": strong_regret(contexts.scores, first, second),
+        "regret_weak": weak_regret(contexts.scores, first, second),
+        "best_arm": contexts.scores.argmax(axis=1),
+    }
+    return rewards, info
+
+
+def observation_space(problem: ArmProblem) -> spaces.Dict:
+    return spaces.Dict({"arms": problem.arm_space()})
+
+
+class ArmDuelEnv(gym.Env[dict[str, NDArray[np.float32]], NDArray[np.int64]]):
+    """One-step dueling bandit episodes over a problem's contexts (see the concrete envs' docstrings)."""
+
+    metadata: dict[str, Any] = {"render_modes": []}
+
+    def __init__(self, problem: ArmProblem) -> None:
+        self.problem = problem
+        self.observation_space = observation_space(problem)
+        self.action_space = ArmPair(problem.num_arms)
+        self._has_instance = False
+        self._contexts: Contexts | None = None
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, NDArray[np.float32]], dict[str, Any]]:
+        """Draw a new context; with a ``seed`` (or on the first reset) draw a new problem instance first."""
+        super().reset(seed=seed)
+        if seed is not None or not self._has_instance:
+            self.problem.draw_instance(self.np_random)
+            self._has_instance = True
+        self._contexts = self.problem.draw_contexts(self.np_random, 1)
+        return {"arms": self._contexts.arms[0].copy()}, {}
+
+    def step(self, action: Any) -> tuple[dict[str, NDArray[np.float32]], float, bool, bool, dict[str, Any]]:
+        """Query the rater with the pair ``action``; the episode ends after this step."""
+        if self._contexts is None:
+            raise ResetNeeded("Cannot call env.step() before calling env.reset() (episodes last one step)")
+        pairs = as_pairs(action, self.problem.num_arms, None)
+        contexts, self._contexts = self._contexts, None
+        rewards, info = step_outcome(self.problem, contexts, pairs, self.np_random)
+        info = {key: value[0].item() for key, value in info.items()}
+        return {"arms": contexts.arms[0].copy()}, float(rewards[0]), True, False, info
+
+
+class ArmDuelVectorEnv(VectorEnv[dict[str, NDArray[np.float32]], NDArray[np.int64], NDArray[Any]]):
+    """``num_envs`` one-step episodes per step, computed as one batch (autoreset ``SAME_STEP``).
+
+    All sub-envs share one problem instance and one random stream: a step is a batch of ``num_envs`` queries
+    to the same rater. Observations batch to ``{"arms": (B, K, d)}``, actions to an int array (B, 2), and each
+    info value to an array of length B (with Gymnasium's boolean ``"_key"`` masks, all true). The observation a
+    step returns is the next context of every sub-env.
+    """
+
+    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+
+    def __init__(self, problem: ArmProblem, num_envs: int) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs must be an int >= 1, got {num_envs!r}")
+        self.problem = problem
+        self.num_envs = int(num_envs)
+        self.single_observation_space = observation_space(problem)
+        self.single_action_space = ArmPair(problem.num_arms)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._has_instance = False
+        self._contexts: Contexts | None = None
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, NDArray[np.float32]], dict[str, Any]]:
+        """Draw ``num_envs`` contexts; with an int ``seed`` (or on the first reset) draw a new instance first."""
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise TypeError(f"seed must be an int or None (one instance for all sub-envs), got {seed!r}")
+        super().reset(seed=seed)
+        if seed is not None or not self._has_instance:
+            self.problem.draw_instance(self.np_random)
+            self._has_instance = True
+        self._contexts = self.problem.draw_contexts(self.np_random, self.num_envs)
+        return {"arms": self._contexts.arms}, {}
+
+    def step(
+        self, actions: Any
+    ) -> tuple[
+        dict[str, NDArray[np.float32]],
+        NDArray[np.float64],
+        NDArray[np.bool_],
+        NDArray[np.bool_],
+        dict[str, Any],
+    ]:
+        """Query the rater once per sub-env and start the next episodes (same step)."""
+        if self._contexts is None:
+            raise ResetNeeded("Cannot call env.step() before calling env.reset()")
+        pairs = as_pairs(actions, self.problem.num_arms, self.num_envs)
+        rewards, info = step_outcome(self.problem, self._contexts, pairs, self.np_random)
+        for key in INFO_KEYS:
+            info[f"_{key}"] = np.ones(self.num_envs, dtype=bool)
+        self._contexts = self.problem.draw_contexts(self.np_random, self.num_envs)
+        terminated = np.ones(self.num_envs, dtype=bool)
+        truncated = np.zeros(self.num_envs, dtype=bool)
+        return {"arms": self._contexts.arms}, rewards, terminated, truncated, info

@@ -1,0 +1,316 @@
+"""Gymnasium API conformance, properties, determinism and bad input for the synthetic dueling envs."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.error import ResetNeeded
+from gymnasium.utils.env_checker import check_env, data_equivalence
+from hypothesis import given
+from hypothesis import strategies as st
+from vector_checks import check_vector_env
+
+import duelgym
+from duelgym.envs import LinearDuelEnv, MatrixDuelEnv
+from duelgym.envs.matrix import copeland_scores, validate_preference_matrix
+from duelgym.oracle import BradleyTerry
+
+ENV_IDS = duelgym.list_envs()
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_check_env_on_every_registered_id(env_id: str) -> None:
+    check_env(duelgym.make(env_id).unwrapped)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_vector_env_checker_on_every_registered_id(env_id: str) -> None:
+    check_vector_env(lambda: duelgym.make_vec(env_id, num_envs=5))
+
+
+@pytest.mark.filterwarnings("ignore:.*Box observation space m.*:UserWarning")  # gaussian arms are unbounded
+@pytest.mark.parametrize("kwargs", [{"arm_set": "gaussian"}, {"dim": 6, "num_arms": 10}, {"dim": 24, "num_arms": 3}])
+def test_linear_variants_pass_the_checkers(kwargs: dict) -> None:
+    check_env(duelgym.make("LinearDuel-v0", **kwargs).unwrapped)
+    check_vector_env(lambda: duelgym.make_vec("LinearDuel-v0", num_envs=3, **kwargs))
+
+
+@pytest.mark.parametrize("kind", ["bradley_terry", "condorcet", "cyclic"])
+def test_matrix_kinds_pass_the_checker(kind: str) -> None:
+    check_env(duelgym.make("MatrixDuel-v0", kind=kind).unwrapped)
+
+
+def test_gymnasium_make_with_namespaced_id_builds_the_env() -> None:
+    env = gym.make("duelgym/LinearDuel-v0", dim=3, num_arms=8)
+    assert isinstance(env.unwrapped, LinearDuelEnv)
+    assert env.observation_space["arms"].shape == (8, 3)
+
+
+@st.composite
+def linear_configs(draw: st.DrawFn) -> dict:
+    """Valid LinearDuel-v0 keyword arguments, hypercube arm counts capped at 2**dim."""
+    arm_set = draw(st.sampled_from(["hypercube", "gaussian"]))
+    dim = draw(st.integers(1, 8))
+    max_arms = min(2**dim, 40) if arm_set == "hypercube" else 40
+    return {
+        "dim": dim,
+        "num_arms": draw(st.integers(2, max(2, max_arms))),
+        "theta_norm": draw(st.floats(0.0, 4.0)),
+        "temperature": draw(st.floats(0.05, 5.0)),
+        "arm_set": arm_set,
+    }
+
+
+@given(config=linear_configs(), seed=st.integers(0, 2**31 - 1), data=st.data())
+def test_linear_step_outcome_is_consistent_for_every_sampled_action(config: dict, seed: int, data) -> None:
+    env = LinearDuelEnv(**config)
+    obs, _ = env.reset(seed=seed)
+    assert obs in env.observation_space
+    env.action_space.seed(data.draw(st.integers(0, 2**31 - 1)))
+    action = env.action_space.sample()
+    assert action in env.action_space
+    utilities = obs["arms"].astype(np.float64) @ env.problem.theta
+    _, reward, terminated, truncated, info = env.step(action)
+    a, b = action
+    best = utilities.max()
+    assert reward in (0.0, 1.0) and terminated and not truncated
+    assert info["p_first"] == pytest.approx(BradleyTerry(config["temperature"]).probability(utilities[a], utilities[b]))
+    assert info["regret_strong"] == pytest.approx(2 * best - utilities[a] - utilities[b])
+    assert info["regret_weak"] == pytest.approx(best - max(utilities[a], utilities[b]))
+    assert 0.0 <= info["regret_weak"] <= info["regret_strong"]
+    assert utilities[info["best_arm"]] == best
+    if config["arm_set"] == "hypercube":
+        assert np.allclose(np.linalg.norm(obs["arms"], axis=1), 1.0, atol=1e-6)
+        assert len(np.unique(obs["arms"], axis=0)) == config["num_arms"], "hypercube arms must be distinct"
+
+
+@given(config=linear_configs(), seed=st.integers(0, 2**31 - 1))
+def test_querying_the_best_arm_twice_has_zero_regret(config: dict, seed: int) -> None:
+    env = LinearDuelEnv(**config)
+    obs, _ = env.reset(seed=seed)
+    best = int(np.argmax(obs["arms"].astype(np.float64) @ env.problem.theta))
+    _, _, _, _, info = env.step((best, best))
+    assert info["regret_strong"] == 0.0 and info["regret_weak"] == 0.0
+    assert info["p_first"] == 0.5
+
+
+@given(
+    kind=st.sampled_from(["bradley_terry", "condorcet", "cyclic"]),
+    num_arms=st.integers(4, 12),
+    seed=st.integers(0, 10**6),
+    data=st.data(),
+)
+def test_matrix_regret_is_nonnegative_and_zero_at_the_winner(kind: str, num_arms: int, seed: int, data) -> None:
+    env = MatrixDuelEnv(num_arms=num_arms, kind=kind)
+    env.reset(seed=seed)
+    matrix = env.problem.matrix
+    validate_preference_matrix(matrix)
+    a, b = data.draw(st.integers(0, num_arms - 1)), data.draw(st.integers(0, num_arms - 1))
+    _, _, _, _, info = env.step((a, b))
+    assert info["p_first"] == matrix[a, b]
+    assert 0.0 <= info["regret_weak"] <= info["regret_strong"]
+    env.reset()
+    winner = int(np.argmax(copeland_scores(matrix)))
+    _, _, _, _, info = env.step((winner, winner))
+    assert info["best_arm"] == winner and info["regret_strong"] == 0.0
+
+
+def test_matrix_kinds_have_the_advertised_structure() -> None:
+    def condorcet_winner(p: np.ndarray) -> int | None:
+        beats_all = [(np.delete(p[i], i) > 0.5).all() for i in range(len(p))]
+        return int(np.argmax(beats_all)) if any(beats_all) else None
+
+    def is_total_order(p: np.ndarray) -> bool:  # transitive tournament: win counts are 0..K-1
+        return sorted((p > 0.5).sum(axis=1).tolist()) == list(range(len(p)))
+
+    for seed in range(5):
+        bt = MatrixDuelEnv(kind="bradley_terry")
+        bt.reset(seed=seed)
+        assert is_total_order(bt.problem.matrix)
+        condorcet = MatrixDuelEnv(kind="condorcet")
+        condorcet.reset(seed=seed)
+        assert condorcet_winner(condorcet.problem.matrix) is not None
+        assert not is_total_order(condorcet.problem.matrix)
+        cyclic = MatrixDuelEnv(kind="cyclic")
+        cyclic.reset(seed=seed)
+        assert condorcet_winner(cyclic.problem.matrix) is None
+    labels = set()
+    for seed in range(10):
+        env = MatrixDuelEnv(kind="condorcet")
+        env.reset(seed=seed)
+        labels.add(condorcet_winner(env.problem.matrix))
+    assert len(labels) > 1, "the winner's label should vary with the seed"
+
+
+def test_user_matrix_is_used_as_given() -> None:
+    matrix = np.array([[0.5, 0.9, 0.2], [0.1, 0.5, 0.6], [0.8, 0.4, 0.5]])
+    env = duelgym.make("MatrixDuel-v0", matrix=matrix)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step((0, 1))
+    assert info["p_first"] == 0.9
+    assert env.observation_space["arms"].shape == (3, 3)
+
+
+def test_sampled_choice_frequency_matches_p_first_within_binomial_bounds() -> None:
+    n = 20_000
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=n, theta_norm=2.0)
+    env.reset(seed=0)
+    pairs = np.tile([3, 17], (n, 1))
+    _, reward, _, _, info = env.step(pairs)
+    p = info["p_first"][0]
+    assert np.all(info["p_first"] == p), "full-hypercube contexts are identical, so p_first is too"
+    assert abs(reward.mean() - p) <= 5 * np.sqrt(p * (1 - p) / n)
+
+
+def test_theta_is_kept_across_unseeded_resets_and_redrawn_by_a_seed() -> None:
+    env = LinearDuelEnv(arm_set="gaussian")
+    first_obs, _ = env.reset(seed=0)
+    theta = env.problem.theta.copy()
+    assert np.linalg.norm(theta) == pytest.approx(1.0)
+    next_obs, _ = env.reset()
+    assert np.array_equal(env.problem.theta, theta), "an unseeded reset must keep θ*"
+    assert not np.array_equal(first_obs["arms"], next_obs["arms"]), "an unseeded reset draws a new context"
+    env.reset(seed=1)
+    assert not np.array_equal(env.problem.theta, theta)
+    env.reset(seed=0)
+    assert np.array_equal(env.problem.theta, theta)
+
+
+def test_vector_sub_envs_share_one_instance_and_differ_in_contexts() -> None:
+    venv = duelgym.make_vec("LinearDuel-v0", num_envs=4, dim=6, num_arms=8)
+    obs, _ = venv.reset(seed=0)
+    assert obs["arms"].shape == (4, 8, 6) and obs["arms"].dtype == np.float32
+    assert len({obs["arms"][i].tobytes() for i in range(4)}) == 4
+    _, _, _, _, info = venv.step(np.zeros((4, 2), dtype=np.int64))
+    utilities = obs["arms"].astype(np.float64) @ venv.unwrapped.problem.theta
+    assert np.array_equal(info["best_arm"], utilities.argmax(axis=1))
+
+
+def _rollout(env, seed: int, actions: list) -> list:
+    out = [env.reset(seed=seed)]
+    for action in actions:
+        out.append(env.step(action))
+        out.append(env.reset())
+    return out
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_same_seed_same_results_single_env(env_id: str) -> None:
+    actions = [(0, 1), (2, 3), (1, 1), (3, 0)] * 5
+    first = _rollout(duelgym.make(env_id), 11, actions)
+    assert data_equivalence(first, _rollout(duelgym.make(env_id), 11, actions), exact=True)
+    assert not data_equivalence(first, _rollout(duelgym.make(env_id), 12, actions))
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_same_seed_same_results_vector_env(env_id: str) -> None:
+    actions = [np.array([[0, 1], [2, 3], [1, 1]])] * 10
+
+    def rollout(seed: int) -> list:
+        env = duelgym.make_vec(env_id, num_envs=3)
+        return [env.reset(seed=seed)] + [env.step(a) for a in actions]
+
+    assert data_equivalence(rollout(5), rollout(5), exact=True)
+    assert not data_equivalence(rollout(5), rollout(6))
+
+
+# ---- bad input ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "error", "match"),
+    [
+        ("0 1", TypeError, "int array"),
+        ({"first": 0}, TypeError, "int array"),
+        (7, TypeError, "int array"),
+        (np.array([0.0, 1.0]), TypeError, "integer"),
+        ((0.0, 1.0), TypeError, "integer"),
+        (np.array([0, 1, 2]), ValueError, r"shape \(2,\)"),
+        (np.array([[0, 1]]), ValueError, r"shape \(2,\)"),
+        ((0, 32), ValueError, r"arm index 32.*\[0, 31\]"),
+        ((-1, 0), ValueError, r"arm index -1"),
+        ([(0, 1), (2,)], ValueError, "ragged"),
+    ],
+)
+def test_bad_actions_are_rejected_with_a_clear_error(action, error, match) -> None:
+    env = duelgym.make("LinearDuel-v0")
+    env.reset(seed=0)
+    with pytest.raises(error, match=match):
+        env.step(action)
+
+
+def test_bad_vector_actions_are_rejected() -> None:
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=3)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"shape \(3, 2\)"):
+        env.step(np.zeros((2, 2), dtype=np.int64))
+    with pytest.raises(ValueError, match="arm index 40"):
+        env.step(np.array([[0, 1], [0, 40], [0, 1]]))
+    with pytest.raises(TypeError, match="integer"):
+        env.step(np.zeros((3, 2)))
+    with pytest.raises(TypeError, match="seed"):
+        env.reset(seed=[1, 2, 3])
+    with pytest.raises(ValueError, match="num_envs"):
+        duelgym.make_vec("LinearDuel-v0", num_envs=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"temperature": float("nan")}, ValueError, "temperature must be finite"),
+        ({"temperature": float("inf")}, ValueError, "temperature must be finite"),
+        ({"temperature": -1.0}, ValueError, "temperature must be a finite number > 0, got -1.0"),
+        ({"temperature": 0.0}, ValueError, "temperature"),
+        ({"temperature": "hot"}, TypeError, "temperature must be a real number"),
+        ({"theta_norm": float("nan")}, ValueError, "theta_norm must be finite"),
+        ({"theta_norm": float("-inf")}, ValueError, "theta_norm must be finite"),
+        ({"theta_norm": -0.5}, ValueError, "theta_norm must be >= 0"),
+        ({"dim": 0}, ValueError, "dim must be >= 1"),
+        ({"dim": 2.0}, TypeError, "dim must be an int"),
+        ({"num_arms": 1}, ValueError, "num_arms must be >= 2"),
+        ({"num_arms": True}, TypeError, "num_arms must be an int"),
+        ({"dim": 3, "num_arms": 9}, ValueError, "exceeds the 2\\*\\*dim = 8"),
+        ({"dim": 63}, ValueError, "dim <= 62"),
+        ({"arm_set": "sphere"}, ValueError, "arm_set must be 'hypercube' or 'gaussian', got 'sphere'"),
+        ({"colour": "red"}, TypeError, "colour"),
+    ],
+)
+def test_bad_linear_arguments_are_rejected(kwargs: dict, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        duelgym.make("LinearDuel-v0", **kwargs)
+    with pytest.raises(error, match=match):
+        duelgym.make_vec("LinearDuel-v0", num_envs=2, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"matrix": [[0.5, 0.7, 0.5]]}, r"square.*shape \(1, 3\)"),
+        ({"matrix": [[0.5, 1.2], [-0.2, 0.5]]}, r"matrix\[0, 1\] = 1.2 is outside \[0, 1\]"),
+        ({"matrix": [[0.5, float("nan")], [0.5, 0.5]]}, r"matrix\[0, 1\] = nan is not finite"),
+        ({"matrix": [[0.5, 0.7], [0.3, 0.6]]}, r"matrix\[1, 1\] = 0.6; .*diagonal"),
+        ({"matrix": [[0.5, 0.7], [0.4, 0.5]]}, r"matrix\[0, 1\] \+ matrix\[1, 0\] = 0.7 \+ 0.4"),
+        ({"matrix": [[0.5, 0.7], [0.3, 0.5]], "kind": "cyclic"}, "kind='cyclic' cannot be combined"),
+        ({"matrix": [[0.5, 0.7], [0.3, 0.5]], "num_arms": 3}, "num_arms=3 does not match"),
+        ({"kind": "transitive"}, "kind must be one of"),
+        ({"kind": "condorcet", "num_arms": 3}, "num_arms must be >= 4"),
+        ({"temperature": -2.0}, "temperature must be a finite number > 0"),
+    ],
+)
+def test_bad_matrix_arguments_are_rejected(kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        duelgym.make("MatrixDuel-v0", **kwargs)
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_step_before_reset_and_after_the_episode_ends_raises_reset_needed(env_id: str) -> None:
+    raw = duelgym.make(env_id).unwrapped
+    with pytest.raises(ResetNeeded):
+        raw.step((0, 1))
+    raw.reset(seed=0)
+    raw.step((0, 1))
+    with pytest.raises(ResetNeeded):
+        raw.step((0, 1))
+    with pytest.raises(ResetNeeded):
+        duelgym.make(env_id).step((0, 1))
