@@ -1,15 +1,18 @@
 """Spaces for dueling environments: Unicode text, pairs of texts and pairs of arm indices.
 
 Gymnasium's :class:`~gymnasium.spaces.Text` defaults to an alphanumeric charset, so a prompt such as
-``"sort: 3, 1, 2\\n"`` is not a member of it. :class:`UnicodeText` accepts any printable Unicode text (plus
-newline and tab) without building a per-space table of the ~150,000 printable code points: membership is
-tested with :meth:`str.isprintable`, and the character list needed for sampling and flattening is built once
-per process, on first use, and shared by every space.
+``"sort: 3, 1, 2\\n"`` is not a member of it. :class:`UnicodeText` accepts any Unicode text a model or a person
+may write: every assigned code point except control characters (newline, tab and carriage return are allowed),
+surrogates and private-use code points, so no-break spaces and the zero-width joiners inside emoji are members.
+It does so without a per-space table of the ~145,000 allowed code points: membership is tested per character,
+and the character list needed for sampling and flattening is built once per process, on first use, and shared
+by every space.
 """
 
 from __future__ import annotations
 
 import functools
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -22,16 +25,17 @@ __all__ = ["DEFAULT_MAX_TEXT_LENGTH", "ArmPair", "TextPair", "UnicodeText"]
 #: task's prompts and responses and for short real-model completions; pass ``max_length`` for longer texts.
 DEFAULT_MAX_TEXT_LENGTH = 4096
 
-_EXTRA_WHITESPACE = "\n\t"
+_ALLOWED_CONTROLS = "\n\t\r"
+_EXCLUDED_CATEGORIES = frozenset({"Cc", "Cs", "Co", "Cn"})  # controls, surrogates, private use, unassigned
 
 
 def _is_allowed(char: str) -> bool:
-    return char.isprintable() or char in _EXTRA_WHITESPACE
+    return char in _ALLOWED_CONTROLS or unicodedata.category(char) not in _EXCLUDED_CATEGORIES
 
 
 @functools.cache
 def _unicode_characters() -> tuple[str, ...]:
-    """All allowed characters in code-point order (computed once per process, about 0.2 s)."""
+    """All allowed characters in code-point order (computed once per process, about 0.3 s)."""
     return tuple(c for c in map(chr, range(0x110000)) if _is_allowed(c))
 
 
@@ -41,7 +45,7 @@ def _unicode_index() -> dict[str, np.int32]:
 
 
 class UnicodeText(spaces.Text):
-    """Text made of printable Unicode characters (``str.isprintable()``), newline and tab.
+    """Unicode text: any assigned character but controls (``\\n``, ``\\t``, ``\\r`` allowed), surrogates, private use.
 
     Args:
         max_length: Maximum length in characters (inclusive). Default :data:`DEFAULT_MAX_TEXT_LENGTH`.

@@ -27,12 +27,18 @@ def main() -> None:
 
     env = duelgym.make_vec("LinearDuel-v0", num_envs=args.batch_size)
     obs, _ = env.reset(seed=args.seed)
-    env.action_space.seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+
+    def select(obs: dict[str, np.ndarray]) -> np.ndarray:
+        """Uniformly random pairs (the two arms may coincide): int array (B, 2)."""
+        batch, num_arms = obs["arms"].shape[:2]
+        return rng.integers(num_arms, size=(batch, 2))
+
     strong, weak, p_first, choices = [], [], [], []
     with Progress() as progress:
         task = progress.add_task("random pairs on LinearDuel-v0", total=args.batches)
         for _ in range(args.batches):
-            pairs = env.action_space.sample()  # the canonical loop: an agent's select(obs) goes here
+            pairs = select(obs)  # an agent's select(obs) goes here
             obs, reward, _, _, info = env.step(pairs)
             strong.append(info["regret_strong"])
             weak.append(info["regret_weak"])
