@@ -11,12 +11,23 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["data_efficiency_multiplier", "queries_to_target", "strong_regret", "weak_regret"]
+__all__ = ["data_efficiency_multiplier", "pair_regrets", "queries_to_target", "strong_regret", "weak_regret"]
 
 
-def _pair_utilities(
+def pair_regrets(
     utilities: ArrayLike, first: ArrayLike, second: ArrayLike
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Strong and weak regret of each queried pair, computed together.
+
+    Args:
+        utilities: True utilities, shape (..., K): K arms per context.
+        first, second: Arm indices, shape (...) (the utilities' batch shape).
+
+    Returns:
+        ``(strong, weak)``, float64 arrays of shape (...): strong = 2u* − u_first − u_second and
+        weak = u* − max(u_first, u_second). Both are ≥ 0, weak ≤ strong, and both are 0 exactly when the two
+        arms are best.
+    """
     u = np.asarray(utilities, dtype=np.float64)
     if u.ndim < 1 or u.shape[-1] == 0:
         raise ValueError(f"utilities must have shape (..., K) with K >= 1, got shape {u.shape}")
@@ -27,29 +38,20 @@ def _pair_utilities(
             f"first and second must have shape {u.shape[:-1]} (the utilities' batch shape), "
             f"got {first.shape} and {second.shape}"
         )
+    best = u.max(axis=-1)
     u_first = np.take_along_axis(u, first[..., None], axis=-1)[..., 0]
     u_second = np.take_along_axis(u, second[..., None], axis=-1)[..., 0]
-    return u.max(axis=-1), u_first, u_second
+    return (best - u_first) + (best - u_second), best - np.maximum(u_first, u_second)
 
 
 def strong_regret(utilities: ArrayLike, first: ArrayLike, second: ArrayLike) -> NDArray[np.float64]:
-    """Strong (average-style) regret of each queried pair: 2u* − u_first − u_second.
-
-    Args:
-        utilities: True utilities, shape (..., K): K arms per context.
-        first, second: Arm indices, shape (...) (the utilities' batch shape).
-
-    Returns:
-        float64 array of shape (...), ≥ 0, and 0 exactly when both arms are best.
-    """
-    best, u_first, u_second = _pair_utilities(utilities, first, second)
-    return (best - u_first) + (best - u_second)
+    """Strong regret 2u* − u_first − u_second of each queried pair (shapes as :func:`pair_regrets`)."""
+    return pair_regrets(utilities, first, second)[0]
 
 
 def weak_regret(utilities: ArrayLike, first: ArrayLike, second: ArrayLike) -> NDArray[np.float64]:
-    """Weak regret of each queried pair: u* − max(u_first, u_second) (shapes as :func:`strong_regret`)."""
-    best, u_first, u_second = _pair_utilities(utilities, first, second)
-    return best - np.maximum(u_first, u_second)
+    """Weak regret u* − max(u_first, u_second) of each queried pair (shapes as :func:`pair_regrets`)."""
+    return pair_regrets(utilities, first, second)[1]
 
 
 def queries_to_target(curve: ArrayLike, target: float, higher_is_better: bool = True) -> float | None:

@@ -19,7 +19,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
-from duelgym.evaluation import strong_regret, weak_regret
+from duelgym.evaluation import pair_regrets
 from duelgym.oracle import sample_choices
 from duelgym.spaces import ArmPair
 
@@ -94,10 +94,11 @@ def step_outcome(
     first, second = pairs[:, 0], pairs[:, 1]
     p_first = problem.p_first(contexts, first, second)
     rewards = sample_choices(p_first, rng)
+    regret_strong, regret_weak = pair_regrets(contexts.scores, first, second)
     info = {
         "p_first": p_first,
-        "regret_strong": strong_regret(contexts.scores, first, second),
-        "regret_weak": weak_regret(contexts.scores, first, second),
+        "regret_strong": regret_strong,
+        "regret_weak": regret_weak,
         "best_arm": contexts.scores.argmax(axis=1),
     }
     return rewards, info

@@ -50,6 +50,9 @@ class LinearProblem(ArmProblem):
                     f"dim={self.feature_dim} hypercube; lower num_arms, raise dim or use arm_set='gaussian'"
                 )
         self._scale = np.float32(1.0 / np.sqrt(self.feature_dim))
+        if arm_set == "hypercube" and self.num_arms == 2**self.feature_dim:
+            # Every context holds all vertices in code order: build them once.
+            self._all_vertices = self._vertices(np.arange(self.num_arms))
         self.theta = np.zeros(self.feature_dim)
 
     def arm_space(self) -> spaces.Box:
@@ -63,23 +66,24 @@ class LinearProblem(ArmProblem):
         self.theta = self.theta_norm * direction / np.linalg.norm(direction)
 
     def draw_contexts(self, rng: np.random.Generator, batch: int) -> Contexts:
+        shape = (batch, self.num_arms, self.feature_dim)
         if self.arm_set == "gaussian":
             # N(0, I/d): E‖a‖² = 1, the same scale as the unit-norm hypercube vertices.
-            arms = (rng.standard_normal((batch, self.num_arms, self.feature_dim)) * self._scale).astype(np.float32)
+            arms = (rng.standard_normal(shape) * self._scale).astype(np.float32)
+        elif self.num_arms == 2**self.feature_dim:
+            arms = np.broadcast_to(self._all_vertices, shape).copy()
         else:
-            codes = self._vertex_codes(rng, batch)
-            bits = (codes[..., None] >> np.arange(self.feature_dim)) & 1
-            arms = np.where(bits == 1, self._scale, -self._scale).astype(np.float32)
+            arms = self._vertices(self._random_vertex_codes(rng, batch))
         return Contexts(arms=arms, scores=arms.astype(np.float64) @ self.theta)
 
-    def _vertex_codes(self, rng: np.random.Generator, batch: int) -> NDArray[np.int64]:
-        """Integer codes of ``num_arms`` distinct hypercube vertices per context, shape (batch, K).
+    def _vertices(self, codes: NDArray[np.int64]) -> NDArray[np.float32]:
+        """Features of the hypercube vertices with the given integer codes (bit i = sign of feature i)."""
+        bits = (codes[..., None] >> np.arange(self.feature_dim)) & 1
+        return np.where(bits == 1, self._scale, -self._scale).astype(np.float32)
 
-        All 2^d vertices in code order when K = 2^d; otherwise a uniformly random ordered subset per context.
-        """
+    def _random_vertex_codes(self, rng: np.random.Generator, batch: int) -> NDArray[np.int64]:
+        """Codes of ``num_arms`` distinct vertices per context, a uniformly random ordered subset: (batch, K)."""
         num_vertices = 2**self.feature_dim
-        if self.num_arms == num_vertices:
-            return np.broadcast_to(np.arange(num_vertices), (batch, num_vertices))
         if batch * num_vertices <= _MAX_SORT_KEYS:
             return np.argsort(rng.random((batch, num_vertices)), axis=1)[:, : self.num_arms]
         return np.stack([rng.choice(num_vertices, size=self.num_arms, replace=False) for _ in range(batch)])

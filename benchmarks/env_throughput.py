@@ -1,0 +1,111 @@
+"""Pairs per second of make_vec("LinearDuel-v0", 1024) against a loop of single envs and against plain numpy.
+
+    python benchmarks/env_throughput.py [--num-envs 1024] [--seconds 2]
+
+All three are measured in one run on the same machine, interleaved in rounds, and the script prints the ratios
+(targets: vector env ≥ 50× the loop, and ≥ 0.25× the numpy reference, which is the machine's limit). The numpy
+reference does the same work as a vector step (draw contexts, utilities, Bradley-Terry choices, regrets) with no
+validation, no info dict and no Gymnasium plumbing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+import duelgym
+
+
+def pairs_per_second(step: Callable[[], None], pairs_per_call: int, seconds: float) -> float:
+    step()  # warm-up
+    calls, start = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        step()
+        calls += 1
+    return calls * pairs_per_call / elapsed
+
+
+def vector_step(num_envs: int, kwargs: dict) -> Callable[[], None]:
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=num_envs, **kwargs)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    num_arms = env.single_action_space.num_arms
+
+    def step() -> None:
+        env.step(rng.integers(num_arms, size=(num_envs, 2)))
+
+    return step
+
+
+def loop_step(num_envs: int, kwargs: dict) -> Callable[[], None]:
+    envs = [duelgym.make("LinearDuel-v0", **kwargs) for _ in range(num_envs)]
+    for i, env in enumerate(envs):
+        env.reset(seed=i)
+    rng = np.random.default_rng(0)
+    num_arms = envs[0].action_space.num_arms
+
+    def step() -> None:
+        actions = rng.integers(num_arms, size=(num_envs, 2))
+        for env, action in zip(envs, actions, strict=True):
+            env.step(action)
+            env.reset()
+
+    return step
+
+
+def numpy_step(num_envs: int, kwargs: dict) -> Callable[[], None]:
+    """The same step in plain numpy: the default full hypercube of LinearDuel-v0 (K = 2^d arms)."""
+    dim = kwargs.get("dim", 5)
+    rng = np.random.default_rng(0)
+    theta = rng.standard_normal(dim)
+    theta /= np.linalg.norm(theta)
+    codes = np.arange(2**dim)
+    cube = np.where((codes[:, None] >> np.arange(dim)) & 1, 1.0, -1.0).astype(np.float32) / np.sqrt(dim)
+    rows = np.arange(num_envs)
+
+    def step() -> None:
+        arms = np.broadcast_to(cube, (num_envs, *cube.shape)).copy()
+        utilities = arms.astype(np.float64) @ theta
+        pairs = rng.integers(cube.shape[0], size=(num_envs, 2))
+        u_first, u_second = utilities[rows, pairs[:, 0]], utilities[rows, pairs[:, 1]]
+        p_first = 1.0 / (1.0 + np.exp(u_second - u_first))
+        _choices = (rng.random(num_envs) < p_first).astype(np.float64)
+        best = utilities.max(axis=1)
+        _strong = 2 * best - u_first - u_second
+        _weak = best - np.maximum(u_first, u_second)
+        _best_arm = utilities.argmax(axis=1)
+
+    return step
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--num-envs", type=int, default=1024)
+    parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
+    args = parser.parse_args()
+
+    kwargs: dict = {}
+    steps = {
+        "vector env": vector_step(args.num_envs, kwargs),
+        "loop of single envs": loop_step(args.num_envs, kwargs),
+        "numpy reference": numpy_step(args.num_envs, kwargs),
+    }
+    results: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(args.rounds):
+        for name, step in steps.items():
+            results[name].append(pairs_per_second(step, args.num_envs, args.seconds))
+    rate = {name: float(np.median(values)) for name, values in results.items()}
+
+    print(f"LinearDuel-v0 defaults, {args.num_envs} pairs per step, median of {args.rounds} rounds")
+    for name, value in rate.items():
+        print(f"  {name:<20} {value:>14,.0f} pairs/s")
+    print(f"vector env / loop of single envs: {rate['vector env'] / rate['loop of single envs']:8.1f}x  (target >= 50)")
+    print(f"vector env / numpy reference:     {rate['vector env'] / rate['numpy reference']:8.2f}x  (target >= 0.25)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""The example scripts run and print what they promise."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_quickstart_prints_a_regret_summary() -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "quickstart.py"), "--batches", "5", "--batch-size", "8"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "40 queries" in result.stdout
+    assert "mean strong regret per query" in result.stdout
+    assert "cumulative strong regret" in result.stdout
