@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.duelgym-installed
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test test-fast
+.PHONY: run test test-fast typecheck
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,3 +26,7 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
+
+# Static types of the package (not part of `make test`).
+typecheck: $(STAMP)
+	$(BIN)/mypy duelgym envs agents

@@ -108,7 +108,7 @@ def observation_space(problem: ArmProblem) -> spaces.Dict:
     return spaces.Dict({"arms": problem.arm_space()})
 
 
-class ArmDuelEnv(gym.Env[dict[str, NDArray[np.float32]], NDArray[np.int64]]):
+class ArmDuelEnv(gym.Env[dict[str, Any], NDArray[np.int64]]):
     """One-step dueling bandit episodes over a problem's contexts (see the concrete envs' docstrings)."""
 
     metadata: dict[str, Any] = {"render_modes": []}
