@@ -1,0 +1,139 @@
+"""Ensemble epistemic neural network (ENN) with frozen additive priors (DESIGN.md §4; Osband et al. 2018, 2023).
+
+Particle k computes r_k(f) = g_θk(f) + s·p_k(f): g_θk is a trainable MLP, p_k a frozen random MLP (the prior
+function) scaled by s. Each g_θk minimises
+
+    L_k(θk) = mean over a minibatch of BT cross-entropy(r_k(f₁) − r_k(f₂), c) + λ_eff ‖θk − θk(init)‖²,
+
+pulled toward its own initialisation, not toward zero, so that particles stay as diverse as their priors and
+initialisations where data is silent. λ_eff = λ (``"constant"``) or λ / (comparisons in the buffer)
+(``"inverse_data"``: the weight a Gaussian prior has in a posterior over n data points, as oat scales it). The
+summed loss Σ_k L_k is minimised by one Adam optimiser, so each particle gets exactly its own gradient.
+
+All M particles live in stacked tensors (:class:`StackedMLP`) and run as one batched computation on CPU or
+CUDA. The prior outputs of every stored comparison are computed once, when it enters the buffer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+
+from duelgym._validation import check_finite, check_int
+from duelgym.agents.reward_models.networks import StackedMLP
+from duelgym.agents.reward_models.training import TrainedRewardModel, TrainingConfig
+
+__all__ = ["ENN", "LARGE_ENN"]
+
+RegularizationSchedule = Literal["constant", "inverse_data"]
+
+#: Trainable widths: 2 hidden layers as oat (2×128) and enn's testbed (2×50); 64 sits between, cheap on CPU.
+DEFAULT_HIDDEN_SIZES = (64, 64)
+#: Prior widths: the matched prior of enn (same architecture as the trainable part).
+DEFAULT_PRIOR_HIDDEN_SIZES = (64, 64)
+#: s: enn's library default; its demo uses 5 and its testbed 3 (REFERENCES.md §2). Measured in enn_cost.py.
+DEFAULT_PRIOR_SCALE = 1.0
+#: λ of the anchored penalty with the default ``"constant"`` schedule. Measured in enn_cost.py.
+DEFAULT_REGULARIZATION = 1e-2
+
+#: The large configuration of the second paper (100 priors of 2×256 and 100 trainable MLPs of 2×1024), for GPUs:
+#: ``ENN(input_dim, **LARGE_ENN)``.
+LARGE_ENN = {"num_particles": 100, "hidden_sizes": (1024, 1024), "prior_hidden_sizes": (256, 256)}
+
+
+class ENN(TrainedRewardModel):
+    """Ensemble ENN reward model: M particles r_k = g_θk + s·p_k, p_k frozen (see the module docstring).
+
+    Args:
+        input_dim: Feature size d.
+        num_particles: M ≥ 1 (10 by default; :data:`LARGE_ENN` has 100).
+        hidden_sizes: Widths of each trainable MLP g_θk.
+        prior_hidden_sizes: Widths of each frozen prior MLP p_k.
+        prior_scale: s ≥ 0 (0 removes the priors: an anchored ensemble as in oat).
+        regularization: λ ≥ 0 of the anchored penalty.
+        regularization_schedule: ``"constant"`` (λ_eff = λ) or ``"inverse_data"`` (λ_eff = λ / buffer size).
+        bootstrap_probability: If set, each comparison enters each particle's loss with this probability
+            (a Bernoulli mask drawn once, when the comparison is stored). ``None``: every particle sees all data.
+        training: Optimiser, minibatch and buffer settings.
+        seed: Seed of the initialisations, priors, masks and minibatches (``None``: nondeterministic).
+        device: ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        dtype: ``torch.float32`` or ``torch.float64``.
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        num_particles: int = 10,
+        *,
+        hidden_sizes: Sequence[int] = DEFAULT_HIDDEN_SIZES,
+        prior_hidden_sizes: Sequence[int] = DEFAULT_PRIOR_HIDDEN_SIZES,
+        prior_scale: float = DEFAULT_PRIOR_SCALE,
+        regularization: float = DEFAULT_REGULARIZATION,
+        regularization_schedule: RegularizationSchedule = "constant",
+        bootstrap_probability: float | None = None,
+        training: TrainingConfig | None = None,
+        seed: int | None = None,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        super().__init__(input_dim, training, seed, device, dtype)
+        self.num_particles = check_int("num_particles", num_particles, minimum=1)
+        self.prior_scale = check_finite("prior_scale", prior_scale, minimum=0.0)
+        self.regularization = check_finite("regularization", regularization, minimum=0.0)
+        if regularization_schedule not in ("constant", "inverse_data"):
+            raise ValueError(
+                f"regularization_schedule must be 'constant' or 'inverse_data', got {regularization_schedule!r}"
+            )
+        self.regularization_schedule = regularization_schedule
+        if bootstrap_probability is not None:
+            bootstrap_probability = check_finite("bootstrap_probability", bootstrap_probability)
+            if not 0.0 < bootstrap_probability <= 1.0:
+                raise ValueError(f"bootstrap_probability must be in (0, 1] or None, got {bootstrap_probability}")
+        self.bootstrap_probability = bootstrap_probability
+        build = {"generator": self.generator, "device": self.device, "dtype": dtype}
+        self.network = StackedMLP(self.num_particles, self.input_dim, hidden_sizes, **build)
+        self.prior = StackedMLP(self.num_particles, self.input_dim, prior_hidden_sizes, trainable=False, **build)
+        self.anchors = [p.detach().clone() for p in self.network.parameters()]
+        self._make_optimizer(list(self.network.parameters()))
+
+    def _store(self, first: torch.Tensor, second: torch.Tensor, choices: torch.Tensor) -> None:
+        with torch.no_grad():
+            prior = self.prior(torch.stack([first, second]))  # (M, 2, n)
+        fields = {
+            "first": first,
+            "second": second,
+            "choice": choices,
+            "prior_difference": (prior[:, 0] - prior[:, 1]).T,
+        }
+        if self.bootstrap_probability is not None:
+            shape = (first.shape[0], self.num_particles)
+            mask = torch.rand(shape, generator=self.generator) < self.bootstrap_probability
+            fields["mask"] = mask.to(device=self.device, dtype=self.dtype)
+        self.buffer.add(**fields)
+
+    def _utilities(self, features: torch.Tensor) -> torch.Tensor:
+        if self.prior_scale == 0.0:
+            return self.network(features)
+        return self.network(features) + self.prior_scale * self.prior(features)
+
+    def _loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        trainable = self.network(torch.stack([batch["first"], batch["second"]]))  # (M, 2, B)
+        logits = trainable[:, 0] - trainable[:, 1] + self.prior_scale * batch["prior_difference"].T  # (M, B)
+        targets = batch["choice"].expand_as(logits)
+        cross_entropy = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+        if "mask" in batch:
+            cross_entropy = cross_entropy * batch["mask"].T
+        cross_entropy = cross_entropy.mean(dim=1)  # (M,)
+        distance = sum(
+            (p - anchor).pow(2).flatten(1).sum(dim=1)
+            for p, anchor in zip(self.network.parameters(), self.anchors, strict=True)
+        )  # (M,)
+        weight = self.regularization
+        if self.regularization_schedule == "inverse_data":
+            weight = weight / len(self.buffer)
+        penalty = weight * distance
+        loss = (cross_entropy + penalty).sum()
+        return loss, {"cross_entropy": cross_entropy.mean().detach(), "regularization": penalty.mean().detach()}

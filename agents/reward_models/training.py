@@ -1,0 +1,193 @@
+"""What the point and ENN reward models share: a FIFO replay buffer and the training schedule.
+
+Schedule: every :meth:`update` adds its batch of comparisons to the buffer and then takes
+``steps_per_update`` Adam steps, each on a minibatch of ``minibatch_size`` comparisons drawn uniformly without
+replacement from the buffer (the whole buffer while it is smaller).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from duelgym._validation import check_int, check_positive_finite
+from duelgym.agents.base import ArrayLike
+from duelgym.agents.reward_models._inputs import as_comparisons, as_features, resolve_device
+
+__all__ = ["ReplayBuffer", "TrainedRewardModel", "TrainingConfig", "train_steps"]
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How a reward model trains on its replay buffer.
+
+    Defaults, each with its reason (measurements: ``benchmarks/enn_cost.py`` and the learning tests):
+    """
+
+    #: Adam learning rate: oat's ``rm_lr`` and enn's demo value (REFERENCES.md §1, §2).
+    learning_rate: float = 1e-3
+    #: Adam steps per update: oat's ``rm_sgd_steps``; with 32 queries per update, 5 steps of 64 revisit each
+    #: comparison about 10 times while it is among the newest 3,200.
+    steps_per_update: int = 5
+    #: Comparisons per Adam step: twice the 32 queries of a batch, so each step mixes new and replayed data.
+    minibatch_size: int = 64
+    #: FIFO capacity in comparisons: the first paper's replay buffer (REFERENCES.md §3).
+    buffer_capacity: int = 3200
+
+    def __post_init__(self) -> None:
+        check_positive_finite("learning_rate", self.learning_rate)
+        check_int("steps_per_update", self.steps_per_update, minimum=1)
+        check_int("minibatch_size", self.minibatch_size, minimum=1)
+        check_int("buffer_capacity", self.buffer_capacity, minimum=1)
+
+
+class ReplayBuffer:
+    """FIFO ring buffer of comparisons, stored as named tensors with a shared leading dimension.
+
+    Args:
+        capacity: Maximum number of comparisons kept; the oldest are overwritten first.
+        generator: CPU generator for minibatch indices (so sampling is reproducible on any device).
+
+    Storage is allocated on the first :meth:`add`, on the device and with the dtype of the tensors given.
+    Memory: capacity × (sum of the per-comparison sizes of the fields) elements.
+    """
+
+    def __init__(self, capacity: int, generator: torch.Generator) -> None:
+        self.capacity = check_int("capacity", capacity, minimum=1)
+        self.generator = generator
+        self._fields: dict[str, torch.Tensor] = {}
+        self._size = 0
+        self._next = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def add(self, **fields: torch.Tensor) -> None:
+        """Append n comparisons: every field is a tensor (n, ...) with the same n and, after the first call,
+        the same trailing shape as before. Beyond capacity the oldest comparisons are dropped."""
+        sizes = {name: value.shape[0] for name, value in fields.items()}
+        if len(set(sizes.values())) != 1:
+            raise ValueError(f"every field must hold the same number of comparisons, got {sizes}")
+        if self._fields and set(fields) != set(self._fields):
+            raise ValueError(f"fields must be {sorted(self._fields)}, got {sorted(fields)}")
+        if not self._fields:
+            self._fields = {
+                name: torch.empty((self.capacity, *value.shape[1:]), dtype=value.dtype, device=value.device)
+                for name, value in fields.items()
+            }
+        n = next(iter(sizes.values()))
+        keep = min(n, self.capacity)
+        slots = (self._next + torch.arange(keep)) % self.capacity
+        for name, value in fields.items():
+            self._fields[name][slots.to(value.device)] = value[n - keep :]
+        self._next = (self._next + keep) % self.capacity
+        self._size = min(self._size + keep, self.capacity)
+
+    def sample(self, size: int) -> dict[str, torch.Tensor]:
+        """``size`` comparisons drawn uniformly without replacement (all of them if fewer are stored)."""
+        if self._size == 0:
+            raise ValueError("cannot sample from an empty replay buffer")
+        order = torch.randperm(self._size, generator=self.generator)[:size]
+        device = next(iter(self._fields.values())).device
+        index = order.to(device)
+        return {name: value[index] for name, value in self._fields.items()}
+
+
+def train_steps(
+    buffer: ReplayBuffer,
+    loss_fn: Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, dict[str, torch.Tensor]]],
+    optimizer: torch.optim.Optimizer,
+    config: TrainingConfig,
+    context: str,
+) -> dict[str, float]:
+    """Take ``config.steps_per_update`` optimiser steps on minibatches from ``buffer``.
+
+    ``loss_fn(minibatch)`` returns the scalar loss to minimise and named parts to report. A non-finite loss stops
+    training before the parameters change, with a ``FloatingPointError`` that starts with ``context`` (which
+    names the update and its comparisons). Returns the last step's loss and parts as floats.
+    """
+    for step in range(1, config.steps_per_update + 1):
+        loss, parts = loss_fn(buffer.sample(config.minibatch_size))
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"{context}: the loss is {loss.item()} at Adam step {step} of {config.steps_per_update}; "
+                "parameters were left as they were before this step (check the features' scale and the learning rate)"
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return {"loss": loss.item(), **{name: value.item() for name, value in parts.items()}}
+
+
+class TrainedRewardModel:
+    """Base of the reward models trained by gradient steps on a replay buffer (point and ENN).
+
+    Subclasses build their networks, then define what a stored comparison holds (:meth:`_store`), the utilities
+    with gradients (:meth:`_utilities`, (M, ...)) and the minibatch loss (:meth:`_loss`).
+    """
+
+    num_particles: int
+
+    def __init__(
+        self,
+        input_dim: int,
+        training: TrainingConfig | None,
+        seed: int | None,
+        device: str | torch.device,
+        dtype: torch.dtype,
+    ) -> None:
+        self.input_dim = check_int("input_dim", input_dim, minimum=1)
+        if training is not None and not isinstance(training, TrainingConfig):
+            raise TypeError(f"training must be a TrainingConfig or None, got {type(training).__name__}")
+        self.training = training or TrainingConfig()
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        self.device = resolve_device(device)
+        self.dtype = dtype
+        self.generator = torch.Generator()
+        if seed is None:
+            self.generator.seed()
+        else:
+            self.generator.manual_seed(check_int("seed", seed, minimum=0))
+        self.buffer = ReplayBuffer(self.training.buffer_capacity, self.generator)
+        self.updates = 0
+        self.comparisons_seen = 0
+
+    def _make_optimizer(self, parameters: list[torch.nn.Parameter]) -> None:
+        self.optimizer = torch.optim.Adam(parameters, lr=self.training.learning_rate)
+
+    def update(self, features_first: ArrayLike, features_second: ArrayLike, choices: ArrayLike) -> dict[str, float]:
+        """Add n comparisons ((n, d), (n, d), (n,) with choice 1.0 = first preferred) and train on the buffer.
+
+        Returns the last Adam step's ``loss`` and its parts, ``buffer_size`` and ``comparisons_seen``.
+        """
+        first, second, choices = as_comparisons(
+            features_first, features_second, choices, self.input_dim, self.device, self.dtype
+        )
+        self.updates += 1
+        start = self.comparisons_seen
+        self.comparisons_seen += first.shape[0]
+        self._store(first, second, choices)
+        context = f"{type(self).__name__} update {self.updates} (comparisons {start}..{self.comparisons_seen - 1})"
+        metrics = train_steps(self.buffer, self._loss, self.optimizer, self.training, context)
+        return {**metrics, "buffer_size": float(len(self.buffer)), "comparisons_seen": float(self.comparisons_seen)}
+
+    def sample_utilities(self, features: ArrayLike) -> torch.Tensor:
+        """Utilities under the model's M posterior samples: features (..., d) -> (M, ...), without gradients."""
+        with torch.no_grad():
+            return self._utilities(as_features(features, self.input_dim, self.device, self.dtype))
+
+    def mean_utility(self, features: ArrayLike) -> torch.Tensor:
+        """Mean utility over the M samples: features (..., d) -> (...), without gradients."""
+        return self.sample_utilities(features).mean(dim=0)
+
+    def _store(self, first: torch.Tensor, second: torch.Tensor, choices: torch.Tensor) -> None:
+        raise NotImplementedError
+
+    def _utilities(self, features: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        raise NotImplementedError
