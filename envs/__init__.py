@@ -6,11 +6,12 @@
 | ``MatrixDuel-v0`` | :class:`MatrixDuelEnv` | fixed preference matrix (Bradley-Terry, Condorcet, cyclic) |
 """
 
+from duelgym.envs._bandit import random_comparisons
 from duelgym.envs.linear import LinearDuelEnv, LinearDuelVectorEnv
 from duelgym.envs.matrix import MatrixDuelEnv, MatrixDuelVectorEnv
 from duelgym.registration import register
 
-__all__ = ["LinearDuelEnv", "LinearDuelVectorEnv", "MatrixDuelEnv", "MatrixDuelVectorEnv"]
+__all__ = ["LinearDuelEnv", "LinearDuelVectorEnv", "MatrixDuelEnv", "MatrixDuelVectorEnv", "random_comparisons"]
 
 register(
     "LinearDuel-v0",

@@ -23,7 +23,7 @@ from duelgym.evaluation import pair_regrets
 from duelgym.oracle import sample_choices
 from duelgym.spaces import ArmPair
 
-__all__ = ["ArmDuelEnv", "ArmDuelVectorEnv", "ArmProblem", "Contexts"]
+__all__ = ["ArmDuelEnv", "ArmDuelVectorEnv", "ArmProblem", "Contexts", "random_comparisons"]
 
 INFO_KEYS = ("p_first", "regret_strong", "regret_weak", "best_arm")
 
@@ -198,3 +198,26 @@ class ArmDuelVectorEnv(VectorEnv[dict[str, NDArray[np.float32]], NDArray[np.int6
         terminated = np.ones(self.num_envs, dtype=bool)
         truncated = np.zeros(self.num_envs, dtype=bool)
         return {"arms": self._contexts.arms}, rewards, terminated, truncated, info
+
+
+def random_comparisons(
+    env: ArmDuelVectorEnv, num_steps: int, rng: np.random.Generator
+) -> tuple[NDArray[np.float32], NDArray[np.float32], NDArray[np.float64], NDArray[np.float64]]:
+    """Comparisons of uniformly random pairs (the passive baseline's data), for reward-model experiments.
+
+    Steps ``env`` (reset beforehand) ``num_steps`` times with uniformly random pairs of distinct arms and
+    returns ``(features_first (n, d), features_second (n, d), choices (n,), p_first (n,))`` with
+    n = num_steps × num_envs. ``p_first`` is the hidden truth, for evaluation only.
+    """
+    if env._contexts is None:
+        raise ResetNeeded("reset the env before drawing comparisons")
+    rows = np.arange(env.num_envs)
+    num_arms = env.problem.num_arms
+    out: list[tuple[NDArray[Any], ...]] = []
+    for _ in range(num_steps):
+        arms = env._contexts.arms
+        first = rng.integers(num_arms, size=env.num_envs)
+        second = (first + rng.integers(1, num_arms, size=env.num_envs)) % num_arms
+        _, choices, _, _, info = env.step(np.stack([first, second], axis=1))
+        out.append((arms[rows, first], arms[rows, second], choices, info["p_first"]))
+    return tuple(np.concatenate(parts) for parts in zip(*out, strict=True))  # type: ignore[return-value]

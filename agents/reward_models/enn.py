@@ -97,7 +97,7 @@ class ENN(TrainedRewardModel):
         self.network = StackedMLP(self.num_particles, self.input_dim, hidden_sizes, **build)
         self.prior = StackedMLP(self.num_particles, self.input_dim, prior_hidden_sizes, trainable=False, **build)
         self.anchors = [p.detach().clone() for p in self.network.parameters()]
-        self._make_optimizer(list(self.network.parameters()))
+        self._finish_setup(anchors=self.anchors)
 
     def _store(self, first: torch.Tensor, second: torch.Tensor, choices: torch.Tensor) -> None:
         with torch.no_grad():
@@ -119,21 +119,15 @@ class ENN(TrainedRewardModel):
             return self.network(features)
         return self.network(features) + self.prior_scale * self.prior(features)
 
-    def _loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         trainable = self.network(torch.stack([batch["first"], batch["second"]]))  # (M, 2, B)
         logits = trainable[:, 0] - trainable[:, 1] + self.prior_scale * batch["prior_difference"].T  # (M, B)
-        targets = batch["choice"].expand_as(logits)
-        cross_entropy = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+        cross_entropy = F.binary_cross_entropy_with_logits(logits, batch["choice"].expand_as(logits), reduction="none")
         if "mask" in batch:
             cross_entropy = cross_entropy * batch["mask"].T
-        cross_entropy = cross_entropy.mean(dim=1)  # (M,)
-        distance = sum(
-            (p - anchor).pow(2).flatten(1).sum(dim=1)
-            for p, anchor in zip(self.network.parameters(), self.anchors, strict=True)
-        )  # (M,)
-        weight = self.regularization
+        return cross_entropy.mean(dim=1).sum()
+
+    def _penalty_weight(self) -> float:
         if self.regularization_schedule == "inverse_data":
-            weight = weight / len(self.buffer)
-        penalty = weight * distance
-        loss = (cross_entropy + penalty).sum()
-        return loss, {"cross_entropy": cross_entropy.mean().detach(), "regularization": penalty.mean().detach()}
+            return self.regularization / max(1, len(self.buffer))
+        return self.regularization

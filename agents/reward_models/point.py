@@ -50,7 +50,7 @@ class PointRewardModel(TrainedRewardModel):
         super().__init__(input_dim, training, seed, device, dtype)
         self.regularization = check_finite("regularization", regularization, minimum=0.0)
         self.network = StackedMLP(1, self.input_dim, hidden_sizes, self.generator, device=self.device, dtype=dtype)
-        self._make_optimizer(list(self.network.parameters()))
+        self._finish_setup(anchors=None)
 
     def _store(self, first: torch.Tensor, second: torch.Tensor, choices: torch.Tensor) -> None:
         self.buffer.add(first=first, second=second, choice=choices)
@@ -58,8 +58,9 @@ class PointRewardModel(TrainedRewardModel):
     def _utilities(self, features: torch.Tensor) -> torch.Tensor:
         return self.network(features)
 
-    def _loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         utilities = self.network(torch.stack([batch["first"], batch["second"]]))[0]  # (2, B)
-        cross_entropy = F.binary_cross_entropy_with_logits(utilities[0] - utilities[1], batch["choice"])
-        penalty = self.regularization * sum(p.pow(2).sum() for p in self.network.parameters())
-        return cross_entropy + penalty, {"cross_entropy": cross_entropy.detach(), "regularization": penalty.detach()}
+        return F.binary_cross_entropy_with_logits(utilities[0] - utilities[1], batch["choice"])
+
+    def _penalty_weight(self) -> float:
+        return self.regularization
