@@ -1,0 +1,73 @@
+"""The measurement behind the reward models' defaults: dyadic joint NLL in excess of the Laplace reference.
+
+    python benchmarks/reward_model_defaults.py [--theta-norm 3] [--seeds 3]
+
+For each training schedule (learning rate, Adam steps per update) and ENN setting (prior scale s, λ), trains on
+passive LinearDuel-v0 comparisons (32 per update) and prints the dyadic joint NLL on 1,024 held-out comparisons
+minus that of the exact-posterior Laplace model, after 128, 512 and 2,048 comparisons (mean over seeds; lower is
+better, 0 = as good as the reference). The point model is printed for each schedule as the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+from collections.abc import Callable
+from functools import partial
+
+import numpy as np
+import torch
+
+import duelgym
+from duelgym.agents.base import RewardModel
+from duelgym.agents.reward_models import ENN, LaplaceRewardModel, PointRewardModel, TrainingConfig, dyadic_joint_nll
+from duelgym.envs import random_comparisons
+
+CHECKPOINTS = (128, 512, 2048)
+
+
+def joint_nll_curve(factory: Callable[..., RewardModel], theta_norm: float, seeds: int) -> np.ndarray:
+    values = np.zeros((seeds, len(CHECKPOINTS)))
+    for seed in range(seeds):
+        env = duelgym.make_vec("LinearDuel-v0", num_envs=32, theta_norm=theta_norm)
+        env.reset(seed=seed)
+        rng = np.random.default_rng(seed)
+        held_out = random_comparisons(env, 32, rng)[:3]
+        model, seen = factory(seed=seed), 0
+        for i, checkpoint in enumerate(CHECKPOINTS):
+            while seen < checkpoint:
+                model.update(*random_comparisons(env, 1, rng)[:3])
+                seen += 32
+            values[seed, i] = dyadic_joint_nll(model, *held_out)
+    return values.mean(axis=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--theta-norm", type=float, default=3.0)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    reference = joint_nll_curve(partial(LaplaceRewardModel, 5), args.theta_norm, args.seeds)
+    print(
+        f"LinearDuel-v0, ||theta*|| = {args.theta_norm}, {args.seeds} seeds; Laplace dyadic joint NLL:",
+        reference.round(4),
+    )
+    print(f"excess over Laplace after {', '.join(map(str, CHECKPOINTS))} comparisons (nats per pair):")
+    for learning_rate, steps in ((1e-3, 5), (1e-3, 20), (3e-3, 10)):
+        training = TrainingConfig(learning_rate=learning_rate, steps_per_update=steps)
+        point = joint_nll_curve(partial(PointRewardModel, 5, training=training), args.theta_norm, args.seeds)
+        print(f"  lr={learning_rate:g} steps={steps:<3} point model            ", (point - reference).round(4))
+        for scale, regularization in itertools.product((1.0, 10.0, 30.0), (1e-3, 1e-2)):
+            enn = partial(ENN, 5, training=training, prior_scale=scale, regularization=regularization)
+            curve = joint_nll_curve(enn, args.theta_norm, args.seeds)
+            print(
+                f"  lr={learning_rate:g} steps={steps:<3} ENN s={scale:<4g} λ={regularization:<6g}",
+                (curve - reference).round(4),
+            )
+
+
+if __name__ == "__main__":
+    main()
