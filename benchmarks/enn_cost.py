@@ -7,7 +7,7 @@ Prints (1) the time of one ENN update with M = 100 particles against the point m
 and (2) the dyadic joint NLL of the default ENN, the point model and the exact Laplace reference on held-out
 LinearDuel-v0 comparisons after 512, 1,024 and 4,000 passive comparisons (mean over seeds).
 
-An update = add 32 comparisons to a full replay buffer, then 5 Adam steps on minibatches of 64 (the default
+An update = add 32 comparisons to a full replay buffer, then 20 Adam steps on minibatches of 64 (the default
 TrainingConfig), on 8-dimensional features with 2×64 trainable and 2×64 prior MLPs.
 """
 
@@ -52,11 +52,14 @@ class ParticleLoop:
         self.anchors = [[p.detach().clone() for p in m.parameters()] for m in self.members]
         self.optimizer = torch.optim.Adam([p for m in self.members for p in m.parameters()], lr=1e-3)
 
-    def update(self, first: torch.Tensor, second: torch.Tensor, choices: torch.Tensor) -> None:
+    def _store(self, first: torch.Tensor, second: torch.Tensor, choices: torch.Tensor) -> None:
         self.enn.buffer.add(
             first=first, second=second, choice=choices,
             prior_difference=torch.zeros(first.shape[0], self.enn.num_particles, device=first.device),
         )  # fmt: skip
+
+    def update(self, first: torch.Tensor, second: torch.Tensor, choices: torch.Tensor) -> None:
+        self._store(first, second, choices)
         for _ in range(self.enn.training.steps_per_update):
             batch = self.enn.buffer.sample(self.enn.training.minibatch_size)
             loss = torch.zeros((), device=first.device)
@@ -83,14 +86,15 @@ def timing(device: torch.device, repeats: int) -> None:
     enn = ENN(DIM, num_particles=100, seed=0, device=device)
     point = PointRewardModel(DIM, seed=0, device=device)
     loop = ParticleLoop(ENN(DIM, num_particles=100, seed=0, device=device))
-    for _ in range(enn.training.buffer_capacity // BATCH):  # fill the buffers
+    for _ in range(enn.training.buffer_capacity // BATCH):  # fill the replay buffers without training
         filler = batch()
         for model in (enn, point, loop):
-            model.update(*filler)
+            model._store(*filler)
     enn_time = seconds_per_call(lambda: enn.update(*data), repeats, device)
     point_time = seconds_per_call(lambda: point.update(*data), repeats, device)
     loop_time = seconds_per_call(lambda: loop.update(*data), max(3, repeats // 10), device)
-    print(f"one update ({BATCH} comparisons, 5 Adam steps of 64) on {device}, {DIM}-d features, 2x64 MLPs:")
+    steps = enn.training.steps_per_update
+    print(f"one update ({BATCH} comparisons, {steps} Adam steps of 64) on {device}, {DIM}-d features, 2x64 MLPs:")
     print(f"  point model              {point_time * 1e3:8.2f} ms")
     print(f"  ENN, M = 100 (batched)   {enn_time * 1e3:8.2f} ms")
     print(f"  loop over 100 particles  {loop_time * 1e3:8.2f} ms")
