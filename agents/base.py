@@ -7,13 +7,13 @@ choice 1.0 when the first was preferred, as in the env's reward.
 
 from __future__ import annotations
 
-from typing import Protocol, TypeAlias, runtime_checkable
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
 
-__all__ = ["ArrayLike", "RewardModel"]
+__all__ = ["Agent", "ArrayLike", "RewardModel"]
 
 #: What reward-model methods accept: a torch tensor, or a numpy array converted to the model's device and dtype.
 ArrayLike: TypeAlias = torch.Tensor | NDArray[np.floating] | NDArray[np.integer]
@@ -46,4 +46,31 @@ class RewardModel(Protocol):
 
     def mean_utility(self, features: ArrayLike) -> torch.Tensor:
         """Posterior-mean utility: features (..., d) -> tensor (...)."""
+        ...
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """A batched dueling-bandit agent: what to query (explore) is separate from what to serve (exploit).
+
+    The canonical loop, for a vector env of B sub-envs::
+
+        pairs = agent.select(obs)                      # int array (B, 2)
+        next_obs, reward, terminated, truncated, info = env.step(pairs)
+        agent.observe(obs, pairs, reward)
+        obs = next_obs
+
+    For arm-feature envs an observation batch is ``{"arms": (B, N, d)}``: N candidates with d features each.
+    """
+
+    def select(self, observations: Any) -> NDArray[np.int64]:
+        """The pairs to query: int array (B, 2) of candidate indices."""
+        ...
+
+    def observe(self, observations: Any, pairs: NDArray[np.integer], choices: NDArray[np.floating]) -> dict[str, float]:
+        """Learn from the rater's choices (B,) on ``pairs`` (B, 2) queried for ``observations``; returns metrics."""
+        ...
+
+    def respond(self, observations: Any) -> NDArray[np.int64]:
+        """The candidate served for each context (the exploit policy): int array (B,)."""
         ...

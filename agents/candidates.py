@@ -1,0 +1,136 @@
+"""The base of agents that choose among N candidates described by features: observations, reward model, respond.
+
+An observation batch is ``{"arms": (B, N, d)}`` (a numpy array or tensor); the agent turns it into a float tensor
+on its reward model's device, picks pairs with :meth:`CandidateAgent.pairs` (the algorithm, one per module),
+learns from the features of the queried pairs, and serves the argmax of the posterior-mean utility.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from duelgym._validation import check_int
+from duelgym.agents.base import RewardModel
+from duelgym.agents.reward_models import ENN, LaplaceRewardModel, PointRewardModel
+
+__all__ = ["CandidateAgent", "RewardModelChoice", "build_reward_model"]
+
+RewardModelChoice = Literal["point", "enn", "laplace"]
+
+
+def build_reward_model(
+    reward_model: RewardModelChoice | RewardModel,
+    input_dim: int,
+    seed: int | None,
+    device: str | torch.device,
+    reward_model_kwargs: dict[str, Any] | None,
+) -> RewardModel:
+    """A reward model by name (``"point"``, ``"enn"``, ``"laplace"``) with extra keyword arguments, or as given."""
+    kwargs = dict(reward_model_kwargs or {})
+    if isinstance(reward_model, str):
+        classes = {"point": PointRewardModel, "enn": ENN, "laplace": LaplaceRewardModel}
+        if reward_model not in classes:
+            raise ValueError(f"reward_model must be one of {sorted(classes)} or a RewardModel, got {reward_model!r}")
+        return classes[reward_model](input_dim, seed=seed, device=device, **kwargs)
+    if kwargs:
+        raise ValueError("reward_model_kwargs apply to a reward model given by name, not to an instance")
+    if not isinstance(reward_model, RewardModel):
+        raise TypeError(
+            f"reward_model must be a name or follow the RewardModel protocol, got {type(reward_model).__name__}"
+        )
+    if reward_model.input_dim != input_dim:
+        raise ValueError(
+            f"reward_model.input_dim is {reward_model.input_dim}, but the env's arms have {input_dim} features"
+        )
+    return reward_model
+
+
+class CandidateAgent:
+    """Shared machinery of the built-in agents; subclasses implement :meth:`pairs`.
+
+    Args:
+        num_candidates: N, candidates per context (from the env).
+        feature_dim: d, features per candidate.
+        reward_model: ``"point"``, ``"enn"``, ``"laplace"`` or a :class:`~duelgym.agents.base.RewardModel`.
+        reward_model_kwargs: Keyword arguments for a reward model given by name.
+        seed: Seeds the agent's choices and its reward model (``None``: nondeterministic).
+        device: Device of the reward model and of the agent's computations.
+    """
+
+    default_reward_model: RewardModelChoice = "enn"
+
+    def __init__(
+        self,
+        num_candidates: int,
+        feature_dim: int,
+        reward_model: RewardModelChoice | RewardModel | None = None,
+        reward_model_kwargs: dict[str, Any] | None = None,
+        seed: int | None = None,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        self.num_candidates = check_int("num_candidates", num_candidates, minimum=2)
+        self.feature_dim = check_int("feature_dim", feature_dim, minimum=1)
+        choice = self.default_reward_model if reward_model is None else reward_model
+        self.reward_model = build_reward_model(choice, self.feature_dim, seed, device, reward_model_kwargs)
+        self.device = self.reward_model.device
+        self.generator = torch.Generator()
+        if seed is None:
+            self.generator.seed()
+        else:
+            self.generator.manual_seed(check_int("seed", seed, minimum=0))
+
+    def features(self, observations: Any) -> torch.Tensor:
+        """The candidates' features of an observation batch as a float tensor (B, N, d) on the agent's device."""
+        arms = observations.get("arms") if isinstance(observations, dict) else None
+        if arms is None:
+            raise TypeError(
+                f"{type(self).__name__} expects an observation batch {{'arms': array (B, N, d)}}, "
+                f"got {type(observations).__name__}"
+            )
+        tensor = torch.as_tensor(np.asarray(arms) if not isinstance(arms, torch.Tensor) else arms)
+        expected = f"(B, {self.num_candidates}, {self.feature_dim})"
+        if tensor.ndim != 3 or tensor.shape[1:] != (self.num_candidates, self.feature_dim):
+            hint = " (add a batch dimension for a single env: obs['arms'][None])" if tensor.ndim == 2 else ""
+            raise ValueError(f"observations['arms'] must have shape {expected}, got {tuple(tensor.shape)}{hint}")
+        dtype = (
+            torch.float64
+            if isinstance(self.reward_model, LaplaceRewardModel)
+            else getattr(self.reward_model, "dtype", torch.float32)
+        )
+        return tensor.to(device=self.device, dtype=dtype)
+
+    def pairs(self, features: torch.Tensor) -> torch.Tensor:
+        """The algorithm: candidate features (B, N, d) -> pairs to query, int64 tensor (B, 2)."""
+        raise NotImplementedError
+
+    def select(self, observations: Any) -> NDArray[np.int64]:
+        """Pairs to query for an observation batch: int array (B, 2)."""
+        return self.pairs(self.features(observations)).cpu().numpy().astype(np.int64)
+
+    def observe(self, observations: Any, pairs: Any, choices: Any) -> dict[str, float]:
+        """Update the reward model on the features of the queried pairs and the choices (1.0 = first preferred)."""
+        features = self.features(observations)
+        pairs = torch.as_tensor(np.asarray(pairs), device=self.device)
+        batch = features.shape[0]
+        if pairs.shape != (batch, 2) or pairs.dtype not in (torch.int32, torch.int64):
+            raise ValueError(
+                f"pairs must be an int array of shape ({batch}, 2), got {tuple(pairs.shape)} {pairs.dtype}"
+            )
+        rows = torch.arange(batch, device=self.device)
+        first, second = features[rows, pairs[:, 0]], features[rows, pairs[:, 1]]
+        return self._learn(first, second, torch.as_tensor(np.asarray(choices, dtype=np.float64)))
+
+    def _learn(self, first: torch.Tensor, second: torch.Tensor, choices: torch.Tensor) -> dict[str, float]:
+        """Learn from comparisons: features (B, d), (B, d) and choices (B,). Default: update the reward model."""
+        return self.reward_model.update(first, second, choices)
+
+    def respond(self, observations: Any) -> NDArray[np.int64]:
+        """The candidate with the highest posterior-mean utility in each context: int array (B,)."""
+        return self.reward_model.mean_utility(self.features(observations)).argmax(dim=-1).cpu().numpy()
+
+    def _random_integers(self, high: int, size: tuple[int, ...]) -> torch.Tensor:
+        return torch.randint(high, size, generator=self.generator).to(self.device)
