@@ -26,9 +26,11 @@ class MultisetAgent(CandidateAgent):
 
     where r̄ is the reward model's mean utility, â* its argmax in the context, V = λI + Σ xxᵀ over the feature
     differences x = f_first − f_second of every pair queried so far, and V(A) the same sum over the pairs of A.
-    The argmin is approximated greedily, one pair per context in batch order, each pick updating (V + V(A))⁻¹
-    by Sherman-Morrison. Pure exploration (judge it by the simple regret of ``respond``); the quadratic forms
-    treat utilities as linear in the features.
+    The pairs are duels (â*, a) of the current best against a challenger, whose differences are exactly the
+    directions a − â* the objective measures (pairs of two challengers inform a linear model as well but leave a
+    non-linear reward model guessing about the top). The argmin is approximated greedily, one pair per context in
+    batch order, each pick updating (V + V(A))⁻¹ by Sherman-Morrison. Pure exploration (judge it by the simple
+    regret of ``respond``); the quadratic forms treat utilities as linear in the features.
 
     Args:
         tolerance: ε > 0 (default :data:`DEFAULT_TOLERANCE`).
@@ -47,8 +49,6 @@ class MultisetAgent(CandidateAgent):
         self.tolerance = check_positive_finite("tolerance", tolerance)
         regularization = check_positive_finite("design_regularization", design_regularization)
         self.design = regularization * torch.eye(self.feature_dim, dtype=torch.float64, device=self.device)
-        first, second = torch.triu_indices(self.num_candidates, self.num_candidates, offset=1, device=self.device)
-        self._candidate_pairs = torch.stack([first, second], dim=1)  # (P, 2), i < j
 
     def pairs(self, features: torch.Tensor) -> torch.Tensor:
         features = features.double()
@@ -56,23 +56,24 @@ class MultisetAgent(CandidateAgent):
         rows = torch.arange(features.shape[0], device=features.device)
         best = mean.argmax(dim=1)
         gaps = (mean[rows, best][:, None] - mean).clamp_min(self.tolerance)  # (B, N)
+        directions = features - features[rows, best][:, None]  # (B, N, d): a − â*, zero for â* itself
         inverse = torch.linalg.inv(self.design)
-        chosen = []
+        challengers = []
         for b in range(features.shape[0]):
-            directions = features[b] - features[b, best[b]]  # (N, d); the best arm's own row is zero
-            differences = features[b, self._candidate_pairs[:, 0]] - features[b, self._candidate_pairs[:, 1]]  # (P, d)
-            z_inverse = directions @ inverse  # (N, d)
-            cross = z_inverse @ differences.T  # (N, P): zᵀV⁻¹x
-            leverage = ((differences @ inverse) * differences).sum(dim=1)  # (P,): xᵀV⁻¹x
-            norms = (z_inverse * directions).sum(dim=1)[:, None] - cross.square() / (1 + leverage)  # (N, P)
+            z = directions[b]  # (N, d); candidate pair (â*, c) adds x = −z_c, and xxᵀ = z_c z_cᵀ
+            z_inverse = z @ inverse  # (N, d)
+            cross = z_inverse @ z.T  # (N, N): z_aᵀ V⁻¹ z_c
+            leverage = cross.diagonal()  # (N,): z_cᵀ V⁻¹ z_c
+            norms = leverage[:, None] - cross.square() / (1 + leverage)[None, :]  # (a, c): ‖z_a‖² after adding c
             ratios = norms / gaps[b, :, None].square()
-            ratios[best[b]] = -torch.inf  # a ≠ â*
-            pick = int(ratios.max(dim=0).values.argmin())
-            x = differences[pick]
-            inverse_x = inverse @ x
-            inverse = inverse - torch.outer(inverse_x, inverse_x) / (1 + x @ inverse_x)
-            chosen.append(self._candidate_pairs[pick])
-        return torch.stack(chosen)
+            ratios[best[b]] = -torch.inf  # max over a ≠ â*
+            worst = ratios.max(dim=0).values
+            worst[best[b]] = torch.inf  # a challenger must differ from â*
+            challenger = int(worst.argmin())
+            inverse_z = inverse @ z[challenger]
+            inverse = inverse - torch.outer(inverse_z, inverse_z) / (1 + z[challenger] @ inverse_z)
+            challengers.append(challenger)
+        return torch.stack([best, torch.tensor(challengers, device=features.device)], dim=1)
 
     def _learn(self, first: torch.Tensor, second: torch.Tensor, choices: torch.Tensor) -> dict[str, float]:
         differences = (first - second).double()

@@ -19,3 +19,12 @@ def test_quickstart_prints_a_regret_summary() -> None:
     assert "40 queries" in result.stdout
     assert "mean strong regret per query" in result.stdout
     assert "cumulative strong regret" in result.stdout
+
+
+def test_custom_agent_example_runs_against_dts() -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "custom_agent.py")], capture_output=True, text=True, check=True
+    )
+    lines = result.stdout.strip().splitlines()
+    assert [line.split(":")[0].strip() for line in lines] == ["greedy-vs-random", "dts"]
+    assert all("cumulative strong regret" in line for line in lines)

@@ -1,0 +1,244 @@
+"""Agents: valid pairs for any observation, brute-force checks of each rule, determinism, bad input."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import duelgym
+import duelgym.agents
+from duelgym.agents import (
+    BoltzmannAgent,
+    DoubleThompsonAgent,
+    InfomaxAgent,
+    InformationDirectedAgent,
+)
+from duelgym.agents.base import Agent
+from duelgym.spaces import TextPair, UnicodeText
+
+BUILT_IN = ["bai-ts", "boltzmann", "dts", "ids", "infomax", "laplace-dts", "multiset", "passive"]
+
+
+class FixedParticles:
+    """A reward model with given particle utilities u_k(f) = w_k · f; it does not learn."""
+
+    def __init__(self, weights: torch.Tensor) -> None:
+        self.weights = weights.double()
+        self.num_particles, self.input_dim = weights.shape
+        self.device = torch.device("cpu")
+        self.dtype = torch.float64
+
+    def update(self, features_first, features_second, choices) -> dict[str, float]:
+        return {}
+
+    def sample_utilities(self, features) -> torch.Tensor:
+        return (torch.as_tensor(features, dtype=torch.float64) @ self.weights.T).movedim(-1, 0)
+
+    def mean_utility(self, features) -> torch.Tensor:
+        return self.sample_utilities(features).mean(dim=0)
+
+
+def test_built_in_agents_are_registered_and_follow_the_protocol() -> None:
+    assert duelgym.agents.list_agents() == BUILT_IN
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=4)
+    for name in BUILT_IN:
+        agent = duelgym.agents.make(name, env, seed=0)
+        assert isinstance(agent, Agent)
+    single = duelgym.make("LinearDuel-v0")
+    assert duelgym.agents.make("dts", single, seed=0).num_candidates == 32
+
+
+@settings(max_examples=25)
+@pytest.mark.parametrize("name", BUILT_IN)
+@given(
+    num_arms=st.integers(2, 9),
+    dim=st.integers(1, 4),
+    batch=st.integers(1, 5),
+    seed=st.integers(0, 2**16),
+)
+def test_every_agent_returns_valid_distinct_pairs_for_any_observation(name, num_arms, dim, batch, seed) -> None:
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=batch, dim=dim, num_arms=num_arms, arm_set="gaussian")
+    obs, _ = env.reset(seed=seed)
+    agent = duelgym.agents.make(name, env, seed=seed)
+    for _ in range(2):
+        pairs = agent.select(obs)
+        assert pairs.shape == (batch, 2) and pairs.dtype == np.int64
+        assert ((pairs >= 0) & (pairs < num_arms)).all()
+        assert (pairs[:, 0] != pairs[:, 1]).all()
+        assert pairs in env.action_space
+        next_obs, reward, _, _, _ = env.step(pairs)
+        agent.observe(obs, pairs, reward)
+        obs = next_obs
+    served = agent.respond(obs)
+    assert served.shape == (batch,) and ((served >= 0) & (served < num_arms)).all()
+
+
+def random_particles(seed: int, m: int = 6, d: int = 3) -> FixedParticles:
+    return FixedParticles(torch.randn(m, d, generator=torch.Generator().manual_seed(seed)))
+
+
+def random_features(seed: int, batch: int = 3, n: int = 5, d: int = 3) -> torch.Tensor:
+    return torch.randn(batch, n, d, generator=torch.Generator().manual_seed(seed + 1), dtype=torch.float64)
+
+
+@given(seed=st.integers(0, 10**6))
+def test_infomax_returns_the_brute_force_maximum_variance_pair(seed: int) -> None:
+    model = random_particles(seed)
+    agent = InfomaxAgent(5, 3, reward_model=model, seed=0)
+    features = random_features(seed)
+    pairs = agent.pairs(features)
+    samples = model.sample_utilities(features)
+    for b in range(3):
+        variance = {
+            (i, j): torch.sigmoid(samples[:, b, i] - samples[:, b, j]).var(unbiased=False).item()
+            for i in range(5)
+            for j in range(5)
+            if i != j
+        }
+        assert variance[tuple(pairs[b].tolist())] == pytest.approx(max(variance.values()))
+
+
+@given(seed=st.integers(0, 10**6), rule=st.sampled_from(["ratio", "max_variance"]))
+def test_ids_choice_minimises_the_ratio_by_brute_force(seed: int, rule: str) -> None:
+    model = random_particles(seed)
+    agent = InformationDirectedAgent(5, 3, reward_model=model, rule=rule, seed=0)
+    features = random_features(seed)
+    pairs = agent.pairs(features)
+    samples = model.sample_utilities(features)  # (M, B, N)
+    for b in range(3):
+        u = samples[:, b]
+        best = u.max(dim=1).values
+        scores = {}
+        for i in range(5):
+            for j in range(5):
+                if i != j:
+                    regret = (2 * best - u[:, i] - u[:, j]).mean().item()
+                    information = torch.sigmoid(u[:, i] - u[:, j]).var(unbiased=False).item()
+                    scores[(i, j)] = regret**2 / max(information, 1e-12) if rule == "ratio" else -information
+        assert scores[tuple(pairs[b].tolist())] == pytest.approx(min(scores.values()))
+
+
+def test_ids_among_sampled_candidates_stays_inside_the_sample() -> None:
+    agent = InformationDirectedAgent(9, 3, reward_model=random_particles(0), rule="max_variance", num_sampled=4, seed=0)
+    pairs = agent.pairs(random_features(0, batch=20, n=9))
+    assert (pairs[:, 0] != pairs[:, 1]).all() and pairs.max() < 9
+
+
+@given(seed=st.integers(0, 10**6))
+def test_boltzmann_with_tiny_temperature_returns_the_top_two_candidates(seed: int) -> None:
+    model = random_particles(seed, m=1)
+    agent = BoltzmannAgent(5, 3, reward_model=model, temperature=1e-9, seed=seed)
+    features = random_features(seed)
+    pairs = agent.pairs(features)
+    ranking = model.mean_utility(features).argsort(dim=1, descending=True)
+    assert torch.equal(pairs, ranking[:, :2])
+
+
+def test_boltzmann_draws_follow_the_softmax() -> None:
+    model = FixedParticles(torch.tensor([[1.0]]))
+    features = torch.tensor([[[0.0], [0.5], [1.0]]], dtype=torch.float64).expand(20_000, 3, 1)
+    pairs = BoltzmannAgent(3, 1, reward_model=model, temperature=0.5, seed=0).pairs(features)
+    expected = torch.softmax(torch.tensor([0.0, 1.0, 2.0]), dim=0)
+    frequencies = torch.bincount(pairs[:, 0], minlength=3) / 20_000
+    assert torch.allclose(frequencies, expected, atol=0.015)
+
+
+def test_dts_tries_other_particles_then_falls_back() -> None:
+    # Particles 0-2 agree that candidate 2 is best; particle 3 prefers candidate 0.
+    weights = torch.tensor([[1.0], [1.0], [1.0], [-1.0]])
+    features = torch.tensor([[[0.0], [0.5], [1.0]]], dtype=torch.float64).expand(400, 3, 1)
+    pairs = DoubleThompsonAgent(3, 1, reward_model=FixedParticles(weights), seed=0).pairs(features)
+    assert (pairs[:, 0] != pairs[:, 1]).all()
+    assert set(map(tuple, pairs.tolist())) == {(2, 0), (0, 2)}
+    agree = FixedParticles(torch.ones(4, 1))
+    second_best = DoubleThompsonAgent(3, 1, reward_model=agree, seed=0).pairs(features)
+    assert (second_best == torch.tensor([2, 1])).all(), "best remaining arm under the second sample"
+    uniform = DoubleThompsonAgent(3, 1, reward_model=agree, fallback="uniform", seed=0).pairs(features)
+    assert (uniform[:, 0] == 2).all() and set(uniform[:, 1].tolist()) == {0, 1}
+    one_try = DoubleThompsonAgent(3, 1, reward_model=FixedParticles(weights), max_tries=1, seed=0).pairs(features)
+    assert (one_try[:, 0] != one_try[:, 1]).all()
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_same_seed_same_pairs_and_metrics(name: str) -> None:
+    def run(seed: int) -> list:
+        env = duelgym.make_vec("LinearDuel-v0", num_envs=4)
+        obs, _ = env.reset(seed=0)
+        agent = duelgym.agents.make(name, env, seed=seed)
+        out = []
+        for _ in range(3):
+            pairs = agent.select(obs)
+            next_obs, reward, _, _, _ = env.step(pairs)
+            out.append((pairs.tolist(), agent.observe(obs, pairs, reward), agent.respond(next_obs).tolist()))
+            obs = next_obs
+        return out
+
+    assert run(3) == run(3)
+
+
+# ---- bad input ---------------------------------------------------------------------------------------------
+
+
+def test_observations_of_the_wrong_shape_are_rejected() -> None:
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=2)
+    obs, _ = env.reset(seed=0)
+    agent = duelgym.agents.make("dts", env, seed=0)
+    with pytest.raises(ValueError, match=r"must have shape \(B, 32, 5\), got \(32, 5\) \(add a batch dimension"):
+        agent.select({"arms": obs["arms"][0]})
+    with pytest.raises(ValueError, match=r"got \(2, 32, 4\)"):
+        agent.select({"arms": obs["arms"][..., :4]})
+    with pytest.raises(TypeError, match=r"expects an observation batch"):
+        agent.select(obs["arms"])
+    with pytest.raises(ValueError, match=r"pairs must be an int array of shape \(2, 2\)"):
+        agent.observe(obs, np.zeros((3, 2), dtype=np.int64), np.zeros(3))
+
+
+class TextEnv(gym.Env):
+    observation_space = UnicodeText(32)
+    action_space = TextPair(32)
+
+
+class OneArmEnv(gym.Env):
+    observation_space = gym.spaces.Dict({"arms": gym.spaces.Box(-1, 1, (1, 3))})
+    action_space = gym.spaces.MultiDiscrete([1, 1])
+
+
+def test_agents_say_when_they_cannot_run_on_an_env() -> None:
+    with pytest.raises(ValueError, match=r"agent 'laplace-dts' needs candidates described by features"):
+        duelgym.agents.make("laplace-dts", TextEnv())
+    with pytest.raises(ValueError, match=r"at least 2 candidates per context, the env has 1"):
+        duelgym.agents.make("passive", OneArmEnv())
+    with pytest.raises(ValueError, match=r"unknown agent 'tds'; known agents: bai-ts, boltzmann, dts"):
+        duelgym.agents.make("tds", duelgym.make("LinearDuel-v0"))
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "error", "match"),
+    [
+        ("boltzmann", {"temperature": 0.0}, ValueError, "temperature must be a finite number > 0"),
+        ("boltzmann", {"temperature": -1.0}, ValueError, "temperature must be a finite number > 0"),
+        ("dts", {"max_tries": 0}, ValueError, "max_tries must be >= 1, got 0"),
+        ("dts", {"fallback": "random"}, ValueError, "fallback must be 'uniform' or 'second_best'"),
+        ("dts", {"reward_model": "point"}, ValueError, "at least 2 posterior samples, got num_particles=1"),
+        ("ids", {"rule": "greedy"}, ValueError, "rule must be 'ratio' or 'max_variance'"),
+        ("ids", {"num_sampled": 1}, ValueError, "num_sampled must be >= 2"),
+        ("multiset", {"tolerance": 0.0}, ValueError, "tolerance must be a finite number > 0"),
+        ("dts", {"reward_model": "gp"}, ValueError, "reward_model must be one of"),
+        ("dts", {"reward_model_kwargs": {"num_particles": 0}}, ValueError, "num_particles must be >= 1"),
+        ("passive", {"colour": "red"}, TypeError, "colour"),
+    ],
+)
+def test_bad_agent_arguments_are_rejected(name: str, kwargs: dict, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        duelgym.agents.make(name, duelgym.make("LinearDuel-v0"), seed=0, **kwargs)
+
+
+def test_register_rejects_duplicates_and_non_callables() -> None:
+    with pytest.raises(ValueError, match="already registered"):
+        duelgym.agents.register("dts", lambda env, seed=None: None)
+    with pytest.raises(TypeError, match="factory must be callable"):
+        duelgym.agents.register("new-agent", "not a factory")
