@@ -66,7 +66,7 @@ def test_batched_enn_equals_a_loop_over_particle_networks(hidden_sizes: tuple) -
             + (linear.bias - enn.anchors[2 * i + 1][k, 0]).pow(2).sum()
             for i, linear in enumerate(linears)
         )
-        (cross_entropy + enn.regularization * distance).backward()
+        (cross_entropy + enn._penalty_weight() * distance).backward()
         for i, linear in enumerate(linears):
             torch.testing.assert_close(getattr(enn.network, f"weight{i}").grad[k], linear.weight.grad.T)
             torch.testing.assert_close(getattr(enn.network, f"bias{i}").grad[k, 0], linear.bias.grad)
