@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -51,7 +53,7 @@ def test_enn_posterior_spread_on_centred_utilities_shrinks_as_data_grows(seed: i
             seen += 32
         spreads.append(spread())
     # measured (seed 0): 0.358 -> 0.182 -> 0.107 -> 0.060, each step at most 0.59 of the one before
-    for before, after in zip(spreads[:-1], spreads[1:], strict=True):
+    for before, after in itertools.pairwise(spreads):
         assert after < 0.75 * before, spreads
 
 
