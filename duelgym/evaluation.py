@@ -11,7 +11,16 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["data_efficiency_multiplier", "pair_regrets", "queries_to_target", "strong_regret", "weak_regret"]
+__all__ = [
+    "data_efficiency_multiplier",
+    "max_at_k",
+    "pair_diversity",
+    "pair_regrets",
+    "pass_at_k",
+    "queries_to_target",
+    "strong_regret",
+    "weak_regret",
+]
 
 
 def pair_regrets(
@@ -52,6 +61,38 @@ def strong_regret(utilities: ArrayLike, first: ArrayLike, second: ArrayLike) -> 
 def weak_regret(utilities: ArrayLike, first: ArrayLike, second: ArrayLike) -> NDArray[np.float64]:
     """Weak regret u* − max(u_first, u_second) of each queried pair (shapes as :func:`pair_regrets`)."""
     return pair_regrets(utilities, first, second)[1]
+
+
+def max_at_k(utilities: ArrayLike, chosen: ArrayLike) -> NDArray[np.float64]:
+    """max@k of an exploration policy: the best true utility among the k candidates it played in each context.
+
+    Args:
+        utilities: True utilities (..., K).
+        chosen: Indices of the k candidates played, (..., k); a queried pair is k = 2, and max@2 = u* − weak regret.
+
+    Returns:
+        float64 array (...). Seed 004 proposes max@k (pass@k for binary rewards) as a measure of exploration.
+    """
+    u = np.asarray(utilities, dtype=np.float64)
+    chosen = np.asarray(chosen)
+    if chosen.shape[:-1] != u.shape[:-1]:
+        raise ValueError(f"chosen must have shape {u.shape[:-1]} + (k,), got {chosen.shape}")
+    return np.take_along_axis(u, chosen, axis=-1).max(axis=-1)
+
+
+def pass_at_k(utilities: ArrayLike, chosen: ArrayLike, tolerance: float = 0.0) -> NDArray[np.bool_]:
+    """pass@k: whether one of the k candidates played is within ``tolerance`` of the best, shapes as max@k."""
+    best = np.asarray(utilities, dtype=np.float64).max(axis=-1)
+    return max_at_k(utilities, chosen) >= best - tolerance
+
+
+def pair_diversity(pairs: ArrayLike) -> float:
+    """Fraction of distinct unordered pairs in a batch of queried pairs (B, 2): 1 when all differ, 1/B when all
+    repeat one pair."""
+    pairs = np.sort(np.asarray(pairs), axis=1)
+    if pairs.ndim != 2 or pairs.shape[1] != 2 or pairs.shape[0] == 0:
+        raise ValueError(f"pairs must have shape (B, 2) with B >= 1, got {pairs.shape}")
+    return len(np.unique(pairs, axis=0)) / pairs.shape[0]
 
 
 def queries_to_target(curve: ArrayLike, target: float, higher_is_better: bool = True) -> float | None:

@@ -8,7 +8,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from duelgym.evaluation import data_efficiency_multiplier, queries_to_target, strong_regret, weak_regret
+from duelgym.evaluation import (
+    data_efficiency_multiplier,
+    max_at_k,
+    pair_diversity,
+    pass_at_k,
+    queries_to_target,
+    strong_regret,
+    weak_regret,
+)
 
 
 @given(
@@ -84,3 +92,25 @@ def test_data_efficiency_multiplier() -> None:
     assert data_efficiency_multiplier(None, 100.0) is None
     with pytest.raises(ValueError, match="agent_queries must be a finite number > 0"):
         data_efficiency_multiplier(100.0, 0.0)
+
+
+@given(
+    u=hnp.arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(2, 8)), elements=st.floats(-5, 5)),
+    data=st.data(),
+)
+def test_max_at_2_of_a_pair_is_the_best_utility_minus_weak_regret(u: np.ndarray, data) -> None:
+    batch, k = u.shape
+    pairs = data.draw(hnp.arrays(np.int64, (batch, 2), elements=st.integers(0, k - 1)))
+    assert np.allclose(max_at_k(u, pairs), u.max(axis=1) - weak_regret(u, pairs[:, 0], pairs[:, 1]))
+    assert np.array_equal(pass_at_k(u, pairs), weak_regret(u, pairs[:, 0], pairs[:, 1]) == 0)
+    everything = np.tile(np.arange(k), (batch, 1))
+    assert pass_at_k(u, everything).all()
+
+
+def test_pair_diversity_counts_distinct_unordered_pairs() -> None:
+    assert pair_diversity([[0, 1], [1, 0], [2, 3], [0, 1]]) == 0.5
+    assert pair_diversity([[0, 1], [2, 3]]) == 1.0
+    with pytest.raises(ValueError, match=r"pairs must have shape \(B, 2\)"):
+        pair_diversity([[0, 1, 2]])
+    with pytest.raises(ValueError, match="chosen must have shape"):
+        max_at_k(np.zeros((3, 4)), np.zeros((2, 2), dtype=np.int64))
