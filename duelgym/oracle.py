@@ -7,7 +7,7 @@ probability ``p_first`` that a person would prefer ``first``. The environment th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from duelgym._validation import check_positive_finite
 
-__all__ = ["BradleyTerry", "Rater", "check_probabilities", "choice_entropy", "sample_choices"]
+__all__ = ["BradleyTerry", "Rater", "UtilityRater", "check_probabilities", "choice_entropy", "sample_choices"]
 
 
 @runtime_checkable
@@ -62,6 +62,34 @@ class BradleyTerry:
 
     def __repr__(self) -> str:
         return f"BradleyTerry(temperature={self.temperature})"
+
+
+class UtilityRater:
+    """A rater that scores each item with a utility function and prefers by Bradley-Terry on the utilities.
+
+    Args:
+        utility: ``utility(contexts, items) -> array (B,)`` of true utilities (the hidden truth).
+        temperature: Bradley-Terry temperature T > 0, in utility units.
+    """
+
+    def __init__(self, utility: Callable[[Sequence[Any], Sequence[Any]], ArrayLike], temperature: float = 1.0) -> None:
+        if not callable(utility):
+            raise TypeError(f"utility must be callable as utility(contexts, items), got {utility!r}")
+        self.utility_function = utility
+        self.bradley_terry = BradleyTerry(temperature)
+
+    def utility(self, contexts: Sequence[Any], items: Sequence[Any]) -> NDArray[np.float64]:
+        """True utilities (B,) of B items in their B contexts."""
+        values = np.asarray(self.utility_function(contexts, items), dtype=np.float64)
+        if values.shape != (len(items),) or not np.isfinite(values).all():
+            raise ValueError(f"utility must return {len(items)} finite values, got {values!r}")
+        return values
+
+    def p_first(self, contexts: Sequence[Any], first: Sequence[Any], second: Sequence[Any]) -> NDArray[np.float64]:
+        """p(first ≻ second) = σ((u(first) − u(second))/T), shape (B,)."""
+        return self.bradley_terry.probability(self.utility(contexts, first), self.utility(contexts, second))
+
+    __call__ = p_first
 
 
 def check_probabilities(p_first: ArrayLike, source: str = "rater") -> NDArray[np.float64]:
