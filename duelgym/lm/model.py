@@ -60,6 +60,9 @@ class LanguageModel:
         self.max_new_tokens = check_int("max_new_tokens", max_new_tokens, minimum=1)
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.device = next(model.parameters()).device
+        # Padding and unknown tokens are never part of a response (decoding would drop them silently).
+        special = {self.tokenizer.pad_token_id, self.tokenizer.unk_token_id} - {None, self.tokenizer.eos_token_id}
+        self._suppressed = sorted(special) or None
 
     @property
     def feature_dim(self) -> int:
@@ -87,6 +90,7 @@ class LanguageModel:
                 max_new_tokens=self.max_new_tokens,
                 pad_token_id=self.tokenizer.pad_token_id,
                 eos_token_id=self.tokenizer.eos_token_id,
+                suppress_tokens=self._suppressed,
                 return_dict_in_generate=True,
                 output_hidden_states=True,
                 output_logits=True,
@@ -201,7 +205,7 @@ class LanguageModel:
         inputs = self._encode_prompts(prompts)
         eos = self.tokenizer.eos_token_id
         response_ids = [
-            [*self.tokenizer(r, add_special_tokens=False).input_ids[:self.max_new_tokens - 1], eos] for r in responses
+            [*self.tokenizer(r, add_special_tokens=False).input_ids[: self.max_new_tokens - 1], eos] for r in responses
         ]
         width = max(len(r) for r in response_ids)
         tail = torch.full((len(prompts), width), self.tokenizer.pad_token_id, device=self.device)
