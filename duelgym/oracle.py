@@ -15,7 +15,16 @@ from numpy.typing import ArrayLike, NDArray
 
 from duelgym._validation import check_positive_finite
 
-__all__ = ["BradleyTerry", "Rater", "UtilityRater", "check_probabilities", "choice_entropy", "sample_choices"]
+__all__ = [
+    "BradleyTerry",
+    "CallableRater",
+    "HuggingFaceRater",
+    "Rater",
+    "UtilityRater",
+    "check_probabilities",
+    "choice_entropy",
+    "sample_choices",
+]
 
 
 @runtime_checkable
@@ -87,6 +96,71 @@ class UtilityRater:
 
     def p_first(self, contexts: Sequence[Any], first: Sequence[Any], second: Sequence[Any]) -> NDArray[np.float64]:
         """p(first ≻ second) = σ((u(first) − u(second))/T), shape (B,)."""
+        return self.bradley_terry.probability(self.utility(contexts, first), self.utility(contexts, second))
+
+    __call__ = p_first
+
+
+class CallableRater:
+    """A user's ``rater(prompts, first, second) -> p_first`` behind the rater interface (``p_first`` only)."""
+
+    def __init__(self, function: Callable[..., ArrayLike]) -> None:
+        if not callable(function):
+            raise TypeError(f"rater must be callable as rater(prompts, first, second), got {function!r}")
+        self.function = function
+
+    def p_first(self, contexts: Sequence[Any], first: Sequence[Any], second: Sequence[Any]) -> NDArray[np.float64]:
+        p = check_probabilities(self.function(contexts, first, second), source="the rater")
+        if p.shape != (len(first),):
+            raise ValueError(f"the rater must return one probability per pair, shape ({len(first)},), got {p.shape}")
+        return p
+
+    __call__ = p_first
+
+
+class HuggingFaceRater:
+    """A Hugging Face sequence-classification reward model as a rater: utility = logit 0 of (prompt, response).
+
+    Loads from a local directory or the local Hugging Face cache only (never downloads).
+
+    Args:
+        name_or_path: Directory saved with ``save_pretrained`` or a cached model name.
+        temperature: Bradley-Terry temperature on the scores.
+        device: Torch device for scoring.
+        batch_size: Texts scored per forward pass.
+    """
+
+    def __init__(self, name_or_path: str, temperature: float = 1.0, device: str = "cpu", batch_size: int = 256) -> None:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(name_or_path, local_files_only=True)
+            self.model = AutoModelForSequenceClassification.from_pretrained(name_or_path, local_files_only=True)
+        except (OSError, ValueError) as error:
+            raise FileNotFoundError(
+                f"cannot load a sequence-classification reward model {name_or_path!r} from a local directory or the "
+                f"local Hugging Face cache (offline: nothing is downloaded): {error}"
+            ) from error
+        self.model = self.model.to(device).eval()
+        self.device = device
+        self.batch_size = batch_size
+        self.bradley_terry = BradleyTerry(temperature)
+
+    def utility(self, contexts: Sequence[str], items: Sequence[str]) -> NDArray[np.float64]:
+        import torch
+
+        scores = []
+        with torch.no_grad():
+            for start in range(0, len(items), self.batch_size):
+                batch = self.tokenizer(
+                    list(contexts[start : start + self.batch_size]),
+                    list(items[start : start + self.batch_size]),
+                    return_tensors="pt", padding=True, truncation=True,
+                ).to(self.device)  # fmt: skip
+                scores.append(self.model(**batch).logits[:, 0].double().cpu().numpy())
+        return np.concatenate(scores)
+
+    def p_first(self, contexts: Sequence[str], first: Sequence[str], second: Sequence[str]) -> NDArray[np.float64]:
         return self.bradley_terry.probability(self.utility(contexts, first), self.utility(contexts, second))
 
     __call__ = p_first

@@ -4,6 +4,7 @@
 |---|---|---|
 | ``LinearDuel-v0`` | :class:`LinearDuelEnv` | contextual linear-utility dueling bandit |
 | ``MatrixDuel-v0`` | :class:`MatrixDuelEnv` | fixed preference matrix (Bradley-Terry, Condorcet, cyclic) |
+| ``LLMDuel-v0`` | ``duelgym.envs.llm.LLMDuelEnv`` | prompts and pairs of LM responses, programmatic rater |
 """
 
 from duelgym.envs._bandit import random_comparisons
@@ -17,6 +18,12 @@ register(
     "LinearDuel-v0",
     entry_point="duelgym.envs.linear:LinearDuelEnv",
     vector_entry_point="duelgym.envs.linear:LinearDuelVectorEnv",
+)
+# LLMDuel-v0 loads torch and transformers on first use only: `import duelgym` stays light.
+register(
+    "LLMDuel-v0",
+    entry_point="duelgym.envs.llm:LLMDuelEnv",
+    vector_entry_point="duelgym.envs.llm:LLMDuelVectorEnv",
 )
 register(
     "MatrixDuel-v0",

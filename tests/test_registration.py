@@ -23,7 +23,7 @@ def test_public_api_is_explicit() -> None:
 
 
 def test_short_and_namespaced_ids_build_the_same_env() -> None:
-    assert duelgym.list_envs() == ["LinearDuel-v0", "MatrixDuel-v0"]
+    assert duelgym.list_envs() == ["LLMDuel-v0", "LinearDuel-v0", "MatrixDuel-v0"]
     short = duelgym.make("LinearDuel-v0")
     namespaced = duelgym.make("duelgym/LinearDuel-v0")
     plain = gym.make("duelgym/LinearDuel-v0")
@@ -39,7 +39,7 @@ def test_make_vec_builds_the_native_vector_env() -> None:
 
 def test_unknown_ids_list_the_known_ones() -> None:
     for make in (duelgym.make, lambda i: duelgym.make_vec(i, num_envs=2)):
-        with pytest.raises(duelgym.UnknownEnvError, match="known ids: LinearDuel-v0, MatrixDuel-v0"):
+        with pytest.raises(duelgym.UnknownEnvError, match="known ids: LLMDuel-v0, LinearDuel-v0, MatrixDuel-v0"):
             make("LinaerDuel-v0")
     with pytest.raises(ValueError, match="unknown duelgym env id 'CartPole-v1'"):
         duelgym.make("CartPole-v1")

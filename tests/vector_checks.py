@@ -27,7 +27,10 @@ def check_vector_env(make_env, steps: int = 3) -> None:
     n = env.num_envs
     assert env.metadata.get("autoreset_mode") == AutoresetMode.SAME_STEP
     assert env.observation_space == batch_space(env.single_observation_space, n)
-    assert env.action_space == batch_space(env.single_action_space, n)
+    if isinstance(env.single_action_space, gym.spaces.Tuple):  # text pairs batch row-wise: one pair per sub-env
+        assert len(env.action_space) == n and all(space == env.single_action_space for space in env.action_space)
+    else:
+        assert env.action_space == batch_space(env.single_action_space, n)
     with pytest.raises(ResetNeeded):
         env.step(env.action_space.sample())
 
@@ -37,7 +40,8 @@ def check_vector_env(make_env, steps: int = 3) -> None:
     for _ in range(steps):
         obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
         assert obs in env.observation_space
-        assert not np.shares_memory(obs["arms"], previous["arms"]), "returned observations reuse memory"
+        if isinstance(obs, dict):
+            assert not np.shares_memory(obs["arms"], previous["arms"]), "returned observations reuse memory"
         previous = obs
         assert reward.shape == (n,) and reward.dtype == np.float64
         assert set(np.unique(reward)) <= {0.0, 1.0}

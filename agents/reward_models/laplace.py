@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import torch
 
+from duelgym._devices import resolve_device
 from duelgym._validation import check_int, check_positive_finite
 from duelgym.agents.base import ArrayLike
-from duelgym.agents.reward_models._inputs import as_comparisons, as_features, resolve_device
+from duelgym.agents.reward_models._inputs import as_comparisons, as_features
 
 __all__ = ["LaplaceRewardModel"]
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import torch
 
+from duelgym._devices import resolve_device
 from duelgym._validation import check_int, check_positive_finite
 from duelgym.agents.base import ArrayLike
-from duelgym.agents.reward_models._inputs import as_comparisons, as_features, resolve_device
+from duelgym.agents.reward_models._inputs import as_comparisons, as_features
 
 __all__ = ["ReplayBuffer", "TrainedRewardModel", "TrainingConfig"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from duelgym.agents.reward_models._inputs import resolve_device
+from duelgym._devices import resolve_device
 from duelgym.lm.model import LanguageModel
 
 __all__ = ["EMBEDDED_MODEL", "embedded_model_path", "load"]

@@ -102,10 +102,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="directory for the weights and tokenizer")
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(json.dumps(train(args.out, args.steps, args.seed), indent=2))
+    print(json.dumps(train(args.out, args.steps, args.seed, args.batch_size), indent=2))
 
 
 if __name__ == "__main__":

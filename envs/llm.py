@@ -1,0 +1,243 @@
+"""LLMDuel-v0: prompts in, pairs of responses out, one Bradley-Terry choice of a simulated rater per step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.error import ResetNeeded
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+from numpy.typing import NDArray
+
+from duelgym._validation import check_int, check_positive_finite
+from duelgym.lm.loading import EMBEDDED_MODEL
+from duelgym.oracle import CallableRater, HuggingFaceRater, UtilityRater, check_probabilities, sample_choices
+from duelgym.spaces import DEFAULT_MAX_TEXT_LENGTH, TextPair, UnicodeText
+from duelgym.tasks import Split, TransformTask, TransformUtility
+
+__all__ = ["LLMDuelEnv", "LLMDuelVectorEnv", "TextDuel"]
+
+#: Prompts per split of the embedded task: enough that an agent rarely sees a prompt twice in the main job.
+DEFAULT_NUM_PROMPTS = {"train": 2000, "eval": 300}
+#: Rater temperature on the embedded task's utility (in utility units): the feasibility study's T = 0.1.
+DEFAULT_TEMPERATURE = 0.1
+
+
+def resolve_rater(rater: Any, temperature: float, task_prompts: bool) -> Any:
+    """The env's rater: the programmatic one by default, a callable, a Hugging Face reward model by name, or an
+    object with ``p_first``."""
+    if rater is None:
+        if not task_prompts:
+            raise ValueError(
+                "a user prompt list needs a rater: pass rater=callable(prompts, first, second) or a model path"
+            )
+        return UtilityRater(TransformUtility(), temperature)
+    if isinstance(rater, str):
+        return HuggingFaceRater(rater, temperature)
+    if hasattr(rater, "p_first"):
+        return rater
+    if callable(rater):
+        return CallableRater(rater)
+    raise TypeError(f"rater must be None, a callable, a model name or path, or have p_first; got {rater!r}")
+
+
+class TextDuel:
+    """What the single and vector LLMDuel envs share: prompts, rater, spaces and the step's outcome."""
+
+    def __init__(
+        self,
+        split: Split = "train",
+        num_prompts: int | None = None,
+        prompts: Sequence[str] | None = None,
+        rater: str | Callable[..., Any] | None = None,
+        temperature: float = DEFAULT_TEMPERATURE,
+        base_lm: str = EMBEDDED_MODEL,
+        task_seed: int = 0,
+        max_length: int = DEFAULT_MAX_TEXT_LENGTH,
+    ) -> None:
+        if split not in ("train", "eval"):
+            raise ValueError(f"split must be 'train' or 'eval', got {split!r}")
+        self.split = split
+        self.max_length = check_int("max_length", max_length, minimum=1)
+        temperature = check_positive_finite("temperature", temperature)
+        if prompts is None:
+            count = (
+                DEFAULT_NUM_PROMPTS[split] if num_prompts is None else check_int("num_prompts", num_prompts, minimum=1)
+            )
+            self.prompts = TransformTask(check_int("task_seed", task_seed, minimum=0)).prompts(split, count)
+        else:
+            if isinstance(prompts, str) or not all(isinstance(p, str) for p in prompts) or len(prompts) == 0:
+                raise TypeError("prompts must be a non-empty list of str")
+            self.prompts = list(prompts)
+        self.observation_space = UnicodeText(self.max_length)
+        for prompt in self.prompts:
+            if prompt not in self.observation_space:
+                raise ValueError(f"prompt {prompt[:40]!r} is longer than max_length={self.max_length} or not text")
+        self.action_space = TextPair(self.max_length)
+        self.rater = resolve_rater(rater, temperature, prompts is None)
+        self.base_lm = base_lm
+
+    def check_pair(self, pair: Any) -> tuple[str, str]:
+        if not isinstance(pair, (tuple, list)):
+            raise TypeError(f"an action must be a pair (first, second) of str, got {type(pair).__name__}")
+        if len(pair) != 2:
+            raise ValueError(f"an action must be a pair of 2 responses, got {len(pair)}")
+        for text in pair:
+            if not isinstance(text, str):
+                raise TypeError(f"responses must be str, got {text!r} of type {type(text).__name__}")
+            if text not in self.action_space[0]:
+                raise ValueError(
+                    f"a response of {len(text)} characters exceeds max_length={self.max_length} "
+                    "or holds control characters"
+                )
+        return pair[0], pair[1]
+
+    def outcome(
+        self, prompt_ids: NDArray[np.int64], pairs: list[tuple[str, str]], rng: np.random.Generator
+    ) -> tuple[NDArray[np.float64], dict[str, NDArray[Any]]]:
+        prompts = [self.prompts[i] for i in prompt_ids]
+        p_first = check_probabilities(
+            self.rater.p_first(prompts, [a for a, _ in pairs], [b for _, b in pairs]), source="the rater"
+        )
+        info = {"p_first": p_first, "prompt_id": prompt_ids.copy(), "split": np.array([self.split] * len(pairs))}
+        return sample_choices(p_first, rng), info
+
+
+class LLMDuelEnv(gym.Env[str, tuple[str, str]]):
+    """Preference learning on a language model's responses.
+
+    ## Description
+    Each episode shows a prompt. The agent answers with a pair of responses drawn from its own LM; a simulated rater
+    prefers one with the Bradley-Terry probability of their hidden utilities. The embedded default needs no network:
+    prompts come from the transform task (sort digits, reverse letters, add numbers; disjoint train and eval
+    splits), the rater's utility is graded correctness plus hidden format and brevity preferences
+    (:class:`~duelgym.tasks.TransformUtility`), and ``base_lm`` names the tiny LM shipped with the package.
+
+    ## Action Space
+    :class:`~duelgym.spaces.TextPair`: ``(first, second)``, two str of at most ``max_length`` characters.
+
+    ## Observation Space
+    :class:`~duelgym.spaces.UnicodeText`: the prompt.
+
+    ## Rewards
+    1.0 if the rater prefers ``first``, else 0.0 (one sampled choice).
+
+    ## Starting State
+    A prompt drawn uniformly from the split's list with the env's seed.
+
+    ## Episode End
+    Every episode lasts one step: ``terminated`` is always True.
+
+    ## Info
+    ``reset``: ``prompt_id`` (index into ``env.unwrapped.prompts``) and ``split``. ``step`` adds ``p_first``, the
+    rater's true probability (for evaluation only).
+
+    ## Arguments
+    * ``split``: ``"train"`` or ``"eval"``.
+    * ``num_prompts``: prompts drawn for the split (default 2,000 train, 300 eval).
+    * ``prompts``: your own prompt list (then ``rater`` is required).
+    * ``rater``: ``None`` (programmatic), ``callable(prompts, first, second) -> p_first``, a Hugging Face
+      sequence-classification model by local path or cached name, or an object with ``p_first``.
+    * ``temperature``: Bradley-Terry temperature of the programmatic and Hugging Face raters (default 0.1).
+    * ``base_lm``: the LM agents should load (``duelgym.lm.load(env.unwrapped.base_lm)``).
+    * ``task_seed``: seed of the generated prompts; ``max_length``: longest text accepted.
+
+    ## Version History
+    * v0: initial version.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": []}
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.duel = TextDuel(**kwargs)
+        self.observation_space = self.duel.observation_space
+        self.action_space = self.duel.action_space
+        self._prompt_id: int | None = None
+
+    @property
+    def prompts(self) -> list[str]:
+        return self.duel.prompts
+
+    @property
+    def rater(self) -> Any:
+        return self.duel.rater
+
+    @property
+    def base_lm(self) -> str:
+        return self.duel.base_lm
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        self._prompt_id = int(self.np_random.integers(len(self.duel.prompts)))
+        return self.duel.prompts[self._prompt_id], {"prompt_id": self._prompt_id, "split": self.duel.split}
+
+    def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        if self._prompt_id is None:
+            raise ResetNeeded("Cannot call env.step() before calling env.reset() (episodes last one step)")
+        pair = self.duel.check_pair(action)
+        prompt_id, self._prompt_id = self._prompt_id, None
+        rewards, info = self.duel.outcome(np.array([prompt_id]), [pair], self.np_random)
+        info = {"p_first": float(info["p_first"][0]), "prompt_id": prompt_id, "split": self.duel.split}
+        return self.duel.prompts[prompt_id], float(rewards[0]), True, False, info
+
+
+class LLMDuelVectorEnv(VectorEnv):
+    """``num_envs`` LLMDuel-v0 episodes per step with one batched rater call (autoreset ``SAME_STEP``).
+
+    Takes the keyword arguments of :class:`LLMDuelEnv`. Observations are a tuple of B prompts; actions a sequence
+    of B pairs of str, one :class:`~duelgym.spaces.TextPair` per row (``action_space`` is a ``Tuple`` of B
+    ``TextPair``, not Gymnasium's column-wise batch); info values are arrays of length B (with ``"_key"`` masks).
+    """
+
+    metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+
+    def __init__(self, num_envs: int, **kwargs: Any) -> None:
+        self.num_envs = check_int("num_envs", num_envs, minimum=1)
+        self.duel = TextDuel(**kwargs)
+        self.single_observation_space = self.duel.observation_space
+        self.single_action_space = self.duel.action_space
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        # One TextPair per row (what agents return), not Gymnasium's column-wise batch of a Tuple space.
+        self.action_space = spaces.Tuple([TextPair(self.duel.max_length) for _ in range(self.num_envs)])
+        self._prompt_ids: NDArray[np.int64] | None = None
+
+    @property
+    def prompts(self) -> list[str]:
+        return self.duel.prompts
+
+    @property
+    def rater(self) -> Any:
+        return self.duel.rater
+
+    @property
+    def base_lm(self) -> str:
+        return self.duel.base_lm
+
+    def _draw(self) -> tuple[tuple[str, ...], dict[str, Any]]:
+        self._prompt_ids = self.np_random.integers(len(self.duel.prompts), size=self.num_envs)
+        return tuple(self.duel.prompts[i] for i in self._prompt_ids), {}
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[tuple[str, ...], dict[str, Any]]:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise TypeError(f"seed must be an int or None, got {seed!r}")
+        super().reset(seed=seed)
+        return self._draw()
+
+    def step(self, actions: Any):
+        if self._prompt_ids is None:
+            raise ResetNeeded("Cannot call env.step() before calling env.reset()")
+        if not isinstance(actions, (tuple, list)) or len(actions) != self.num_envs:
+            raise ValueError(f"actions must be a sequence of {self.num_envs} pairs of str")
+        pairs = [self.duel.check_pair(pair) for pair in actions]
+        rewards, info = self.duel.outcome(self._prompt_ids, pairs, self.np_random)
+        for key in list(info):
+            info[f"_{key}"] = np.ones(self.num_envs, dtype=bool)
+        observations, _ = self._draw()
+        ones = np.ones(self.num_envs, dtype=bool)
+        return observations, rewards, ones, ~ones, info
