@@ -7,11 +7,16 @@ the agent itself.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from duelgym.oracle import check_probabilities
+
 __all__ = [
+    "WinRate",
     "data_efficiency_multiplier",
     "max_at_k",
     "pair_diversity",
@@ -20,6 +25,7 @@ __all__ = [
     "queries_to_target",
     "strong_regret",
     "weak_regret",
+    "win_rate",
 ]
 
 
@@ -142,3 +148,47 @@ def data_efficiency_multiplier(baseline_queries: float | None, agent_queries: fl
         if not math.isfinite(value) or value <= 0:
             raise ValueError(f"{name} must be a finite number > 0 or None, got {value}")
     return float(baseline_queries) / float(agent_queries)
+
+
+class WinRate(NamedTuple):
+    """A win rate over prompts and its standard error (over prompts)."""
+
+    mean: float
+    stderr: float
+
+
+def win_rate(
+    respond: Callable[[list[str]], Sequence[str]],
+    env: Any,
+    prompts: Sequence[str] | None = None,
+    baseline: Sequence[str] | None = None,
+) -> WinRate:
+    """Mean true probability that ``respond``'s response beats the base model's greedy response, per prompt.
+
+    Exact: it averages the rater's ``p_first`` instead of sampling choices. Use an env built with
+    ``split="eval"`` to evaluate on held-out prompts.
+
+    Args:
+        respond: ``respond(prompts) -> list of responses``, the policy being evaluated.
+        env: An LLMDuel env (single or vector); its ``prompts``, ``rater`` and ``base_lm`` are used.
+        prompts: Prompts to evaluate on (default: all of the env's prompts).
+        baseline: The baseline responses (default: greedy decoding of ``env.unwrapped.base_lm``, loaded offline).
+
+    Returns:
+        ``WinRate(mean, stderr)``; the base model's greedy response against itself scores exactly ½.
+    """
+    core = env.unwrapped
+    prompts = list(core.prompts if prompts is None else prompts)
+    if baseline is None:
+        from duelgym.lm import load
+
+        baseline = load(core.base_lm).greedy(prompts)
+    responses = list(respond(prompts))
+    if len(responses) != len(prompts) or len(baseline) != len(prompts):
+        raise ValueError(
+            f"need one response and one baseline per prompt: {len(prompts)} prompts, {len(responses)} responses, "
+            f"{len(baseline)} baseline responses"
+        )
+    p = check_probabilities(core.rater.p_first(prompts, responses, list(baseline)), source="the rater")
+    stderr = float(p.std(ddof=1) / math.sqrt(len(p))) if len(p) > 1 else 0.0
+    return WinRate(float(p.mean()), stderr)

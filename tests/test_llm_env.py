@@ -1,0 +1,128 @@
+"""LLMDuel-v0: the env, its raters, win rate, and agents running on it through the candidate pool."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from gymnasium.utils.env_checker import check_env
+from transformers import GPT2Config, GPT2LMHeadModel
+from vector_checks import check_vector_env
+
+import duelgym
+import duelgym.agents
+from duelgym.envs.candidates import CandidateWrapper
+from duelgym.evaluation import win_rate
+from duelgym.lm import load
+from duelgym.lm.candidates import CandidatePool
+from duelgym.lm.vocabulary import build_tokenizer
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A randomly initialised character GPT-2 saved locally (stands in for the shipped model in fast tests)."""
+    path = tmp_path_factory.mktemp("tiny-lm")
+    tokenizer = build_tokenizer()
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=len(tokenizer), n_embd=16, n_layer=1, n_head=2, n_positions=48,
+        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )  # fmt: skip
+    GPT2LMHeadModel(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    (path / "training.json").write_text(json.dumps({"generation": {"prompt_suffix": "\n", "max_new_tokens": 12}}))
+    return str(path)
+
+
+def test_check_env_with_generated_and_user_unicode_prompts() -> None:
+    check_env(duelgym.make("LLMDuel-v0").unwrapped)
+    prompts = ["Schreib ein Gedicht über Bäume 🌳", "写一首诗", "résumé:\n- one\n- two"]
+    env = duelgym.make("LLMDuel-v0", prompts=prompts, rater=lambda p, a, b: np.full(len(a), 0.25))
+    check_env(env.unwrapped)
+    obs, info = env.reset(seed=0)
+    assert obs in prompts and info["split"] == "train"
+    _, _, _, _, info = env.step(("réponse « 1 »", "ответ"))
+    assert info["p_first"] == 0.25
+    check_vector_env(lambda: duelgym.make_vec("LLMDuel-v0", num_envs=4))
+
+
+def test_contracts_other_code_relies_on() -> None:
+    env = duelgym.make("LLMDuel-v0", split="eval")
+    core = env.unwrapped
+    assert core.base_lm == "duelgym/tiny-transforms"
+    assert len(core.prompts) == 300 and not set(core.prompts) & set(duelgym.make("LLMDuel-v0").unwrapped.prompts)
+    utilities = core.rater.utility(["add 1 2"] * 2, ["[3]", "4"])
+    assert utilities[0] > utilities[1]
+    p = core.rater.p_first(["add 1 2"] * 2, ["[3]", "4"], ["4", "[3]"])
+    assert p[0] + p[1] == pytest.approx(1.0)
+
+
+def test_win_rate_is_exact_and_half_for_the_baseline_itself() -> None:
+    env = duelgym.make("LLMDuel-v0", split="eval", num_prompts=20)
+    prompts = env.unwrapped.prompts
+    from duelgym.tasks import answer
+
+    baseline = ["0"] * len(prompts)
+    assert win_rate(lambda ps: baseline, env, baseline=baseline) == (0.5, 0.0)
+    perfect = win_rate(lambda ps: [f"[{answer(p)}]" for p in ps], env, baseline=baseline)
+    assert perfect.mean > 0.99 and perfect.stderr < 0.01
+    with pytest.raises(ValueError, match="one response and one baseline per prompt"):
+        win_rate(lambda ps: ["x"], env, baseline=baseline)
+
+
+def test_agents_run_on_llm_duel_through_the_candidate_pool(tiny_lm: str) -> None:
+    env = CandidateWrapper(duelgym.make_vec("LLMDuel-v0", num_envs=4), CandidatePool(load(tiny_lm), num_candidates=6))
+    obs, _ = env.reset(seed=0)
+    assert obs["arms"].shape == (4, 6, 16 + 8)
+    for name in ("passive", "dts", "ids", "infomax", "boltzmann", "multiset"):
+        agent = duelgym.agents.make(name, env, seed=0)
+        for _ in range(2):
+            pairs = agent.select(obs)
+            next_obs, reward, _, _, _info = env.step(pairs)
+            agent.observe(obs, pairs, reward)
+            obs = next_obs
+        served = env.responses(agent.respond(obs))
+        assert len(served) == 4 and all(isinstance(t, str) for t in served)
+    assert len(env.pool) >= 4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"split": "test"}, ValueError, "split must be 'train' or 'eval', got 'test'"),
+        ({"prompts": ["a"]}, ValueError, "a user prompt list needs a rater"),
+        ({"prompts": "abc", "rater": lambda p, a, b: a}, TypeError, "prompts must be a non-empty list of str"),
+        ({"rater": 3}, TypeError, "rater must be None, a callable"),
+        ({"rater": "/nowhere/model"}, FileNotFoundError, "cannot load a sequence-classification reward model"),
+        ({"temperature": 0.0}, ValueError, "temperature must be a finite number > 0"),
+    ],
+)
+def test_bad_env_arguments_are_rejected(kwargs: dict, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        duelgym.make("LLMDuel-v0", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("action", "error", "match"),
+    [
+        (("a", 3), TypeError, "responses must be str"),
+        (("a", "b", "c"), ValueError, "pair of 2 responses"),
+        ("ab", TypeError, "an action must be a pair"),
+        (("a" * 5000, "b"), ValueError, "exceeds max_length=4096"),
+    ],
+)
+def test_bad_text_actions_are_rejected(action, error: type, match: str) -> None:
+    env = duelgym.make("LLMDuel-v0")
+    env.reset(seed=0)
+    with pytest.raises(error, match=match):
+        env.step(action)
+
+
+@pytest.mark.parametrize("bad", [np.nan, 1.5, -0.1])
+def test_a_rater_returning_bad_probabilities_is_reported(bad: float) -> None:
+    env = duelgym.make("LLMDuel-v0", prompts=["p"], rater=lambda p, a, b: np.full(len(a), bad))
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"the rater returned p_first=.*expected probabilities in \[0, 1\]"):
+        env.step(("a", "b"))
