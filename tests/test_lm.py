@@ -71,3 +71,14 @@ def test_missing_models_and_bad_arguments_are_reported(tiny_model_path: Path, tm
         lm.sample(PROMPTS, 2, temperature=0.0)
     with pytest.raises(TypeError, match="responses must be a list of 3 str"):
         lm.embed(PROMPTS, ["a", 2, "c"])
+
+
+def test_the_shipped_model_loads_offline_and_knows_its_task() -> None:
+    lm = load("duelgym/tiny-transforms")
+    assert lm.feature_dim == 96 + NUM_STATISTICS and lm.prompt_suffix == "\n"
+    prompts = ["sort 4 1 3 9", "sort 7 2 5", "rev abcd"]
+    assert lm.greedy(prompts)[:2] == ["1 3 4 9", "2 5 7"]
+    texts, features = lm.sample_with_features(prompts, 4, seed=1)
+    assert features.shape == (3, 4, lm.feature_dim)
+    assert lm.sample(prompts, 4, seed=1) == texts
+    assert lm.embed(prompts, ["x", "y", "z"]).shape == (3, lm.feature_dim)

@@ -26,6 +26,10 @@ for name in ("agents", "envs"):
     raise AssertionError(f"a bare `import {name}` works after installing the wheel")
 env = duelgym.make("LinearDuel-v0")
 env.reset(seed=0)
+import duelgym.lm
+lm = duelgym.lm.load("duelgym/tiny-transforms")
+assert site in pathlib.Path(duelgym.lm.embedded_model_path()).resolve().parents
+assert len(lm.greedy(["sort 3 1 2"])) == 1
 print("ok", duelgym.__version__, duelgym.list_envs())
 """
 
@@ -41,6 +45,7 @@ def test_wheel_installs_duelgym_agents_and_no_top_level_agents(tmp_path: Path) -
         names = archive.namelist()
         metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert "duelgym/agents/__init__.py" in names and "duelgym/envs/linear.py" in names
+    assert "duelgym/_data/tiny-transforms/model.safetensors" in names
     assert not [n for n in names if n.split("/")[0] in ("agents", "envs", "tests")]
     for requirement in ("gymnasium", "numpy", "torch", "transformers", "stable-baselines3", "rich", "matplotlib"):
         assert f"Requires-Dist: {requirement}" in metadata, requirement

@@ -1,12 +1,16 @@
 """Train the embedded LM of LLMDuel-v0 on noisy demonstrations of the transform task.
 
-    python -m duelgym.lm.train_default [--out duelgym/_data/tiny-transforms] [--steps 2000] [--seed 0] [--threads 2]
+    python -m duelgym.lm.train_default [--out duelgym/_data/tiny-transforms] [--steps 1500] [--batch-size 64]
+                                       [--seed 0] [--threads 1]
 
 A GPT-2-architecture causal LM over characters (3 layers, 96 wide, 4 heads, 48 positions: about 350,000
-parameters, 1.4 MB as float32 safetensors), trained with AdamW on batches of 128 fresh demonstrations from
+parameters, 1.4 MB as float32 safetensors), trained with AdamW on batches of 64 fresh demonstrations from
 :meth:`TransformTask.demonstration` (45% correct, the rest corrupted; mixed formats and filler), so that its samples
 vary in quality. Each sequence is ``prompt + "\\n" + response + <eos>``; the loss covers the response and
-<eos>. Reproducible from the seed on the CPU; about 15 minutes on 2 cores with the defaults.
+<eos>. Reproducible from the seed on the CPU with one thread; the shipped model took 277 s with the defaults
+(one thread while the other core was busy). On 300 eval prompts its greedy answers are right for 88% of sorts,
+69% of reversals and 5% of additions, and best-of-64 by true utility beats its greedy response with probability
+0.845 at T = 0.1 (the head-room LLMDuel-v0 needs, ≥ 0.8).
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ def encode(tokenizer, prompts: list[str], responses: list[str]) -> tuple[torch.T
     return ids, (ids != tokenizer.pad_token_id).long(), labels
 
 
-def train(out: Path, steps: int, seed: int, batch_size: int = 128, learning_rate: float = 3e-3) -> dict:
+def train(out: Path, steps: int, seed: int, batch_size: int = 64, learning_rate: float = 3e-3) -> dict:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     tokenizer = build_tokenizer()
@@ -86,6 +90,7 @@ def train(out: Path, steps: int, seed: int, batch_size: int = 128, learning_rate
             progress.update(bar, advance=1, loss=f"loss {np.mean(losses[-50:]):.3f}")
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
+    (out / "generation_config.json").unlink(missing_ok=True)  # generation settings live in training.json
     tokenizer.save_pretrained(out)
     record = {
         "seed": seed, "steps": steps, "batch_size": batch_size, "learning_rate": learning_rate,
@@ -100,10 +105,10 @@ def train(out: Path, steps: int, seed: int, batch_size: int = 128, learning_rate
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="directory for the weights and tokenizer")
-    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1, help="1 keeps the run bit-for-bit reproducible")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(json.dumps(train(args.out, args.steps, args.seed, args.batch_size), indent=2))
