@@ -1,11 +1,16 @@
-"""Pairs per second of make_vec("LinearDuel-v0", 1024) against a loop of single envs and against plain numpy.
+"""Pairs per second of the native vector envs against loops of single envs (and LinearDuel-v0 against numpy).
 
-    python benchmarks/env_throughput.py [--num-envs 1024] [--seconds 2]
+    python benchmarks/env_throughput.py [--num-envs 1024] [--llm-num-envs 256] [--seconds 2]
 
 All three are measured in one run on the same machine, interleaved in rounds, and the script prints the ratios
 (targets: vector env ≥ 50× the loop, and ≥ 0.25× the numpy reference, which is the machine's limit). The numpy
 reference does the same work as a vector step (draw contexts, utilities, Bradley-Terry choices, regrets) with no
 validation, no info dict and no Gymnasium plumbing.
+
+LLMDuel-v0: make_vec(..., 256) against a loop of 256 single envs, both answering with noisy demonstrations of
+each prompt (8 per prompt, made beforehand), so the rater's utility (memoised) and the env plumbing are measured,
+not the LM (target ≥ 10×). Then the embedded LM's candidate generation with features: 32 prompts × 64 samples in
+one batched call against one call per prompt.
 """
 
 from __future__ import annotations
@@ -81,11 +86,53 @@ def numpy_step(num_envs: int, kwargs: dict) -> Callable[[], None]:
     return step
 
 
+def llm_steps(num_envs: int) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(vector step, loop step) on LLMDuel-v0 with precomputed responses for every prompt."""
+    from duelgym.tasks import TransformTask
+
+    vector = duelgym.make_vec("LLMDuel-v0", num_envs=num_envs)
+    prompts, _ = vector.reset(seed=0)
+    task, rng = TransformTask(0), np.random.default_rng(0)
+    responses = {p: [task.demonstration(p, rng) for _ in range(8)] for p in vector.unwrapped.prompts}
+    singles = [duelgym.make("LLMDuel-v0") for _ in range(num_envs)]
+    current = [env.reset(seed=i)[0] for i, env in enumerate(singles)]
+    state = {"prompts": prompts}
+
+    def pair(prompt: str) -> tuple[str, str]:
+        first, second = rng.integers(8, size=2)
+        return responses[prompt][first], responses[prompt][second]
+
+    def vector_step() -> None:
+        state["prompts"], *_ = vector.step([pair(p) for p in state["prompts"]])
+
+    def loop_step() -> None:
+        for i, env in enumerate(singles):
+            env.step(pair(current[i]))
+            current[i] = env.reset()[0]
+
+    return vector_step, loop_step
+
+
+def generation(seconds: float) -> tuple[float, float]:
+    """Responses per second with features: 32 prompts × 64 samples in one call vs one call per prompt."""
+    from duelgym.lm import load
+    from duelgym.tasks import TransformTask
+
+    lm = load("duelgym/tiny-transforms")
+    prompts = TransformTask(0).prompts("train", 32)
+    batched = pairs_per_second(lambda: lm.sample_with_features(prompts, 64, seed=0), 32 * 64, seconds)
+    one_at_a_time = pairs_per_second(
+        lambda: [lm.sample_with_features([p], 64, seed=0) for p in prompts], 32 * 64, seconds
+    )
+    return batched, one_at_a_time
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-envs", type=int, default=1024)
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the median is reported")
+    parser.add_argument("--llm-num-envs", type=int, default=256)
     args = parser.parse_args()
 
     kwargs: dict = {}
@@ -105,6 +152,23 @@ def main() -> None:
         print(f"  {name:<20} {value:>14,.0f} pairs/s")
     print(f"vector env / loop of single envs: {rate['vector env'] / rate['loop of single envs']:8.1f}x  (target >= 50)")
     print(f"vector env / numpy reference:     {rate['vector env'] / rate['numpy reference']:8.2f}x  (target >= 0.25)")
+
+    llm_vector_step, llm_loop_step = llm_steps(args.llm_num_envs)
+    llm = {"vector env": [], "loop of single envs": []}
+    for _ in range(args.rounds):
+        llm["vector env"].append(pairs_per_second(llm_vector_step, args.llm_num_envs, args.seconds))
+        llm["loop of single envs"].append(pairs_per_second(llm_loop_step, args.llm_num_envs, args.seconds))
+    llm_rate = {name: float(np.median(values)) for name, values in llm.items()}
+    print(f"\nLLMDuel-v0, {args.llm_num_envs} pairs per step (precomputed responses), median of {args.rounds} rounds")
+    for name, value in llm_rate.items():
+        print(f"  {name:<20} {value:>14,.0f} pairs/s")
+    ratio = llm_rate["vector env"] / llm_rate["loop of single envs"]
+    print(f"vector env / loop of single envs: {ratio:8.1f}x  (target >= 10)")
+    batched, one_at_a_time = generation(args.seconds)
+    print(
+        f"\nembedded LM, responses with features per second: batched {batched:,.0f}, one prompt at a time "
+        f"{one_at_a_time:,.0f}: {batched / one_at_a_time:.1f}x"
+    )
 
 
 if __name__ == "__main__":

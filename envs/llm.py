@@ -82,19 +82,22 @@ class TextDuel:
         self.base_lm = base_lm
 
     def check_pair(self, pair: Any) -> tuple[str, str]:
+        """``pair`` as ``(first, second)``, or a clear error (this runs once per queried pair: keep it lean)."""
         if not isinstance(pair, (tuple, list)):
             raise TypeError(f"an action must be a pair (first, second) of str, got {type(pair).__name__}")
         if len(pair) != 2:
             raise ValueError(f"an action must be a pair of 2 responses, got {len(pair)}")
-        for text in pair:
-            if not isinstance(text, str):
-                raise TypeError(f"responses must be str, got {text!r} of type {type(text).__name__}")
-            if text not in self.action_space[0]:
-                raise ValueError(
-                    f"a response of {len(text)} characters exceeds max_length={self.max_length} "
-                    "or holds control characters"
-                )
-        return pair[0], pair[1]
+        first, second = pair
+        contains = self.observation_space.contains
+        if not (isinstance(first, str) and isinstance(second, str) and contains(first) and contains(second)):
+            for text in pair:
+                if not isinstance(text, str):
+                    raise TypeError(f"responses must be str, got {text!r} of type {type(text).__name__}")
+            raise ValueError(
+                f"responses of {len(first)} and {len(second)} characters: each must be at most "
+                f"max_length={self.max_length} characters and hold no control characters"
+            )
+        return first, second
 
     def outcome(
         self, prompt_ids: NDArray[np.int64], pairs: list[tuple[str, str]], rng: np.random.Generator

@@ -110,7 +110,7 @@ def test_bad_env_arguments_are_rejected(kwargs: dict, error: type, match: str) -
         (("a", 3), TypeError, "responses must be str"),
         (("a", "b", "c"), ValueError, "pair of 2 responses"),
         ("ab", TypeError, "an action must be a pair"),
-        (("a" * 5000, "b"), ValueError, "exceeds max_length=4096"),
+        (("a" * 5000, "b"), ValueError, "at most max_length=4096 characters"),
     ],
 )
 def test_bad_text_actions_are_rejected(action, error: type, match: str) -> None:

@@ -10,6 +10,7 @@ them and has to learn them from queries. Starting values from the feasibility st
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -75,8 +76,14 @@ class TransformUtility:
     def one(self, prompt: str, response: str) -> float:
         if not isinstance(response, str):
             raise TypeError(f"responses must be str, got {response!r} of type {type(response).__name__}")
-        target = answer(prompt)
-        core, _, extra = parse_response(response)
-        correctness = 1.0 - edit_distance(core, target) / max(len(core), len(target), 1)
-        exact = response.strip("\n") == f"[{target}]"
-        return correctness + self.exact_bracket_bonus * exact - self.extra_character_penalty * min(10, extra)
+        return _utility(prompt, response, self.exact_bracket_bonus, self.extra_character_penalty)
+
+
+# Agents query the same cached candidates again and again: memoise (about 0.2 KB an entry, 50 MB when full).
+@functools.lru_cache(maxsize=1 << 18)
+def _utility(prompt: str, response: str, exact_bracket_bonus: float, extra_character_penalty: float) -> float:
+    target = answer(prompt)
+    core, _, extra = parse_response(response)
+    correctness = 1.0 - edit_distance(core, target) / max(len(core), len(target), 1)
+    exact = response.strip("\n") == f"[{target}]"
+    return correctness + exact_bracket_bonus * exact - extra_character_penalty * min(10, extra)
