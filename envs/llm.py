@@ -110,7 +110,26 @@ class TextDuel:
         return sample_choices(p_first, rng), info
 
 
-class LLMDuelEnv(gym.Env[str, tuple[str, str]]):
+class TextDuelAccess:
+    """The attributes other code relies on: ``prompts`` (the split's list), ``rater`` (with ``p_first`` and, for the
+    programmatic rater, ``utility``) and ``base_lm`` (the name ``duelgym.lm.load`` takes)."""
+
+    duel: TextDuel
+
+    @property
+    def prompts(self) -> list[str]:
+        return self.duel.prompts
+
+    @property
+    def rater(self) -> Any:
+        return self.duel.rater
+
+    @property
+    def base_lm(self) -> str:
+        return self.duel.base_lm
+
+
+class LLMDuelEnv(TextDuelAccess, gym.Env[str, tuple[str, str]]):
     """Preference learning on a language model's responses.
 
     ## Description
@@ -161,18 +180,6 @@ class LLMDuelEnv(gym.Env[str, tuple[str, str]]):
         self.action_space = self.duel.action_space
         self._prompt_id: int | None = None
 
-    @property
-    def prompts(self) -> list[str]:
-        return self.duel.prompts
-
-    @property
-    def rater(self) -> Any:
-        return self.duel.rater
-
-    @property
-    def base_lm(self) -> str:
-        return self.duel.base_lm
-
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
         self._prompt_id = int(self.np_random.integers(len(self.duel.prompts)))
@@ -188,7 +195,7 @@ class LLMDuelEnv(gym.Env[str, tuple[str, str]]):
         return self.duel.prompts[prompt_id], float(rewards[0]), True, False, info
 
 
-class LLMDuelVectorEnv(VectorEnv):
+class LLMDuelVectorEnv(TextDuelAccess, VectorEnv):
     """``num_envs`` LLMDuel-v0 episodes per step with one batched rater call (autoreset ``SAME_STEP``).
 
     Takes the keyword arguments of :class:`LLMDuelEnv`. Observations are a tuple of B prompts; actions a sequence
@@ -207,18 +214,6 @@ class LLMDuelVectorEnv(VectorEnv):
         # One TextPair per row (what agents return), not Gymnasium's column-wise batch of a Tuple space.
         self.action_space = spaces.Tuple([TextPair(self.duel.max_length) for _ in range(self.num_envs)])
         self._prompt_ids: NDArray[np.int64] | None = None
-
-    @property
-    def prompts(self) -> list[str]:
-        return self.duel.prompts
-
-    @property
-    def rater(self) -> Any:
-        return self.duel.rater
-
-    @property
-    def base_lm(self) -> str:
-        return self.duel.base_lm
 
     def _draw(self) -> tuple[tuple[str, ...], dict[str, Any]]:
         self._prompt_ids = self.np_random.integers(len(self.duel.prompts), size=self.num_envs)

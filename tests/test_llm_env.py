@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
-import torch
 from gymnasium.utils.env_checker import check_env
-from transformers import GPT2Config, GPT2LMHeadModel
 from vector_checks import check_vector_env
 
 import duelgym
@@ -17,23 +13,6 @@ from duelgym.envs.candidates import CandidateWrapper
 from duelgym.evaluation import win_rate
 from duelgym.lm import load
 from duelgym.lm.candidates import CandidatePool
-from duelgym.lm.vocabulary import build_tokenizer
-
-
-@pytest.fixture(scope="module")
-def tiny_lm(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A randomly initialised character GPT-2 saved locally (stands in for the shipped model in fast tests)."""
-    path = tmp_path_factory.mktemp("tiny-lm")
-    tokenizer = build_tokenizer()
-    torch.manual_seed(0)
-    config = GPT2Config(
-        vocab_size=len(tokenizer), n_embd=16, n_layer=1, n_head=2, n_positions=48,
-        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-    )  # fmt: skip
-    GPT2LMHeadModel(config).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    (path / "training.json").write_text(json.dumps({"generation": {"prompt_suffix": "\n", "max_new_tokens": 12}}))
-    return str(path)
 
 
 def test_check_env_with_generated_and_user_unicode_prompts() -> None:

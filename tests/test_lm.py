@@ -2,37 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
-from transformers import GPT2Config, GPT2LMHeadModel
 
 from duelgym.lm import NUM_STATISTICS, load
-from duelgym.lm.vocabulary import build_tokenizer
 
 PROMPTS = ["sort 4 1 3", "rev abc", "add 12 34"]
 
 
-@pytest.fixture(scope="module")
-def tiny_model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("tiny-lm")
-    tokenizer = build_tokenizer()
-    torch.manual_seed(0)
-    config = GPT2Config(
-        vocab_size=len(tokenizer), n_embd=16, n_layer=1, n_head=2, n_positions=48,
-        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-    )  # fmt: skip
-    model = GPT2LMHeadModel(config)
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    (path / "training.json").write_text(json.dumps({"generation": {"prompt_suffix": "\n", "max_new_tokens": 12}}))
-    return path
-
-
-def test_loads_offline_and_generates_deterministically(tiny_model_path: Path) -> None:
-    lm = load(str(tiny_model_path))
+def test_loads_offline_and_generates_deterministically(tiny_lm: str) -> None:
+    lm = load(tiny_lm)
     assert lm.feature_dim == 16 + NUM_STATISTICS
     assert lm.greedy(PROMPTS) == lm.greedy(PROMPTS)
     texts, features = lm.sample_with_features(PROMPTS, 5, seed=3)
@@ -44,8 +25,8 @@ def test_loads_offline_and_generates_deterministically(tiny_model_path: Path) ->
     assert lm.sample(PROMPTS, 5, seed=4) != texts
 
 
-def test_embed_reproduces_the_features_of_sampling(tiny_model_path: Path) -> None:
-    lm = load(str(tiny_model_path))
+def test_embed_reproduces_the_features_of_sampling(tiny_lm: str) -> None:
+    lm = load(tiny_lm)
     texts, features = lm.sample_with_features(PROMPTS, 8, seed=0)
     flat = [t for row in texts for t in row]
     embedded = lm.embed([p for p in PROMPTS for _ in range(8)], flat)
@@ -56,13 +37,13 @@ def test_embed_reproduces_the_features_of_sampling(tiny_model_path: Path) -> Non
     torch.testing.assert_close(embedded[ended], features.reshape(24, -1)[ended], atol=1e-4, rtol=1e-4)
 
 
-def test_missing_models_and_bad_arguments_are_reported(tiny_model_path: Path, tmp_path: Path) -> None:
+def test_missing_models_and_bad_arguments_are_reported(tiny_lm: str, tmp_path: Path) -> None:
     with pytest.raises(
         FileNotFoundError,
         match=r"cannot load a causal LM .*tried a local directory .* and the local Hugging Face cache",
     ):
         load(str(tmp_path / "nowhere"))
-    lm = load(str(tiny_model_path))
+    lm = load(tiny_lm)
     with pytest.raises(TypeError, match="prompts must be a list of str"):
         lm.greedy("sort 1 2")
     with pytest.raises(ValueError, match="num_samples must be >= 1"):
