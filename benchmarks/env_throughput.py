@@ -7,9 +7,9 @@ All three are measured in one run on the same machine, interleaved in rounds, an
 reference does the same work as a vector step (draw contexts, utilities, Bradley-Terry choices, regrets) with no
 validation, no info dict and no Gymnasium plumbing.
 
-LLMDuel-v0: make_vec(..., 256) against a loop of 256 single envs, both answering with noisy demonstrations of
-each prompt (8 per prompt, made beforehand), so the rater's utility (memoised) and the env plumbing are measured,
-not the LM (target ≥ 10×). Then the embedded LM's candidate generation with features: 32 prompts × 64 samples in
+LLMDuel-v0: make_vec(..., 256) against a loop of 256 single envs, both answering each prompt with one fixed pair
+of noisy demonstrations made beforehand, so the rater's utility (memoised) and the env plumbing are measured, not
+the LM (target ≥ 10×). Then the embedded LM's candidate generation with features: 32 prompts × 64 samples in
 one batched call against one call per prompt.
 """
 
@@ -93,21 +93,18 @@ def llm_steps(num_envs: int) -> tuple[Callable[[], None], Callable[[], None]]:
     vector = duelgym.make_vec("LLMDuel-v0", num_envs=num_envs)
     prompts, _ = vector.reset(seed=0)
     task, rng = TransformTask(0), np.random.default_rng(0)
-    responses = {p: [task.demonstration(p, rng) for _ in range(8)] for p in vector.unwrapped.prompts}
+    # One fixed pair of noisy demonstrations per prompt: choosing it costs a dict lookup in both measurements.
+    pairs = {p: (task.demonstration(p, rng), task.demonstration(p, rng)) for p in vector.unwrapped.prompts}
     singles = [duelgym.make("LLMDuel-v0") for _ in range(num_envs)]
     current = [env.reset(seed=i)[0] for i, env in enumerate(singles)]
     state = {"prompts": prompts}
 
-    def pair(prompt: str) -> tuple[str, str]:
-        first, second = rng.integers(8, size=2)
-        return responses[prompt][first], responses[prompt][second]
-
     def vector_step() -> None:
-        state["prompts"], *_ = vector.step([pair(p) for p in state["prompts"]])
+        state["prompts"], *_ = vector.step([pairs[p] for p in state["prompts"]])
 
     def loop_step() -> None:
         for i, env in enumerate(singles):
-            env.step(pair(current[i]))
+            env.step(pairs[current[i]])
             current[i] = env.reset()[0]
 
     return vector_step, loop_step
