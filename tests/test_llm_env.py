@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from gymnasium.utils.env_checker import check_env
 from vector_checks import check_vector_env
 
@@ -105,3 +106,39 @@ def test_a_rater_returning_bad_probabilities_is_reported(bad: float) -> None:
     env.reset(seed=0)
     with pytest.raises(ValueError, match=r"the rater returned p_first=.*expected probabilities in \[0, 1\]"):
         env.step(("a", "b"))
+
+
+def test_the_base_model_against_itself_wins_half_and_best_of_n_beats_a_random_pick() -> None:
+    env = duelgym.make("LLMDuel-v0", split="eval", num_prompts=30)
+    lm = load(env.unwrapped.base_lm)
+    assert win_rate(lm.greedy, env) == (0.5, 0.0)  # the default baseline is the base model's greedy response
+    prompts = env.unwrapped.prompts
+    candidates = lm.sample(prompts, 16, seed=0)
+    utility = env.unwrapped.rater.utility
+    best = [row[int(np.argmax(utility([p] * 16, row)))] for p, row in zip(prompts, candidates, strict=True)]
+    perfect = win_rate(lambda ps: best, env)
+    random_pick = win_rate(lambda ps: [row[0] for row in candidates], env)
+    assert perfect.mean > random_pick.mean + 0.2
+
+
+def test_a_local_hugging_face_reward_model_is_a_rater(tmp_path) -> None:
+    from transformers import GPT2Config, GPT2ForSequenceClassification
+
+    from duelgym.lm.vocabulary import build_tokenizer
+
+    tokenizer = build_tokenizer()
+    config = GPT2Config(
+        vocab_size=len(tokenizer), n_embd=16, n_layer=1, n_head=2, n_positions=64, num_labels=1,
+        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id,
+    )  # fmt: skip
+    torch.manual_seed(0)
+    GPT2ForSequenceClassification(config).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    env = duelgym.make("LLMDuel-v0", prompts=["rev abc", "sort 3 1 2"], rater=str(tmp_path), temperature=0.5)
+    rater = env.unwrapped.rater
+    p = rater.p_first(["rev abc", "rev abc"], ["cba", "xyz"], ["xyz", "cba"])
+    assert p.shape == (2,) and p[0] + p[1] == pytest.approx(1.0) and p[0] != 0.5
+    assert rater.p_first(["rev abc"], ["cba"], ["cba"])[0] == pytest.approx(0.5)
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step(("cba", "xyz"))
+    assert reward in (0.0, 1.0) and 0.0 < info["p_first"] < 1.0
