@@ -63,3 +63,17 @@ def test_the_shipped_model_loads_offline_and_knows_its_task() -> None:
     assert features.shape == (3, 4, lm.feature_dim)
     assert lm.sample(prompts, 4, seed=1) == texts
     assert lm.embed(prompts, ["x", "y", "z"]).shape == (3, lm.feature_dim)
+
+
+def test_candidate_pool_samples_each_prompt_once_and_is_deterministic(tiny_lm: str) -> None:
+    from duelgym.lm.candidates import CandidatePool
+
+    lm = load(tiny_lm)
+    first, second = CandidatePool(lm, 5, seed=2), CandidatePool(lm, 5, seed=2)
+    texts, features = first.get(PROMPTS)
+    assert len(texts) == 3 and all(len(row) == 5 for row in texts) and features.shape == (3, 5, lm.feature_dim)
+    again_texts, again_features = first.get(PROMPTS[::-1])
+    assert again_texts == texts[::-1] and torch.equal(again_features, features.flip(0))
+    assert len(first) == 3
+    assert second.get(PROMPTS)[0] == texts
+    assert CandidatePool(lm, 5, seed=3).get(PROMPTS)[0] != texts

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
@@ -42,7 +41,6 @@ def load(name_or_path: str, device: str | torch.device = "cpu", threads: int | N
     resolved_device = resolve_device(device)
     if threads is not None:
         torch.set_num_threads(threads)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     path = embedded_model_path() if name_or_path == EMBEDDED_MODEL else Path(name_or_path)
     source = str(path) if path.is_dir() else name_or_path
     try:
