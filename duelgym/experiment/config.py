@@ -1,0 +1,80 @@
+"""The configuration of a comparison run: which env, which agents, how many seeds and queries."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from duelgym._validation import check_int
+
+__all__ = ["QUICK", "RunConfig"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a run's results (``out`` and the display do not).
+
+    Attributes:
+        env: Env id (default ``"LLMDuel-v0"``).
+        env_kwargs: Keyword arguments for ``duelgym.make_vec``.
+        agents: Agent names; empty means every built-in agent that fits the env.
+        seeds: One run per agent and seed.
+        queries: Rater queries per run (a multiple of ``batch_size``).
+        batch_size: Queries per batch (the vector env's ``num_envs``).
+        eval_every: Batches between evaluations.
+        reward_model: Override every agent's reward model (``"point"`` or ``"enn"``), or ``None`` for their defaults.
+        num_particles: ENN particles when the reward model is an ENN.
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+        num_candidates: Candidates per prompt on LLMDuel-v0.
+        eval_prompts: Eval prompts for the win rate on LLMDuel-v0 (held-out contexts on synthetic envs).
+    """
+
+    env: str = "LLMDuel-v0"
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    agents: tuple[str, ...] = ()
+    seeds: tuple[int, ...] = (0, 1, 2)
+    queries: int = 3200
+    batch_size: int = 32
+    eval_every: int = 10
+    reward_model: Literal["point", "enn"] | None = None
+    num_particles: int = 10
+    device: str = "cpu"
+    num_candidates: int = 64
+    eval_prompts: int = 300
+
+    def __post_init__(self) -> None:
+        batch = check_int("batch_size", self.batch_size, minimum=1)
+        queries = check_int("queries", self.queries, minimum=1)
+        if queries % batch:
+            raise ValueError(f"queries must be a multiple of batch_size={batch}, got {queries}")
+        check_int("eval_every", self.eval_every, minimum=1)
+        check_int("num_particles", self.num_particles, minimum=1)
+        check_int("num_candidates", self.num_candidates, minimum=2)
+        check_int("eval_prompts", self.eval_prompts, minimum=1)
+        if not self.seeds:
+            raise ValueError("seeds must name at least one seed")
+        for seed in self.seeds:
+            check_int("seed", seed, minimum=0)
+        if self.reward_model not in (None, "point", "enn"):
+            raise ValueError(f"reward_model must be 'point', 'enn' or None, got {self.reward_model!r}")
+        if self.device not in ("cpu", "cuda", "auto") and not self.device.startswith("cuda:"):
+            raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {self.device!r}")
+        if not isinstance(self.env_kwargs, dict):
+            raise TypeError(f"env_kwargs must be a dict, got {type(self.env_kwargs).__name__}")
+
+    @property
+    def num_batches(self) -> int:
+        return self.queries // self.batch_size
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    def write(self, path: Path, version: str) -> None:
+        path.write_text(json.dumps({"version": version, **self.to_dict()}, indent=2, sort_keys=True) + "\n")
+
+
+#: ``--quick``: a run of about a minute on 2 CPU cores.
+QUICK = {"queries": 320, "seeds": (0, 1), "eval_every": 2, "num_candidates": 16, "eval_prompts": 50}

@@ -1,0 +1,114 @@
+"""The `duelgym run` and `duelgym report` commands: outputs, schema, determinism, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from duelgym.experiment.cli import main
+
+QUICK_LINEAR = ["run", "--env", "LinearDuel-v0", "--quick", "--agents", "passive,dts,boltzmann"]
+
+
+def run(out: Path, *extra: str) -> dict:
+    main([*QUICK_LINEAR, "--out", str(out), *extra])
+    return json.loads((out / "summary.json").read_text())
+
+
+def check_outputs(out: Path, metric: str, agents: set[str]) -> dict:
+    assert {p.name for p in out.iterdir()} >= {
+        "config.json",
+        "metrics.jsonl",
+        "summary.json",
+        "summary.md",
+        "curves.png",
+    }
+    config = json.loads((out / "config.json").read_text())
+    assert config["version"] == "0.1.0"
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert all({"agent", "seed", "queries", "metric", "value"} <= set(r) for r in records)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["metric"] == metric and isinstance(summary["target"], float)
+    assert set(summary["agents"]) == agents
+    for entry in summary["agents"].values():
+        assert {"final_mean", "final_stderr", "queries_to_target", "multiplier"} <= set(entry)
+        assert isinstance(entry["final_mean"], float) and isinstance(entry["final_stderr"], float)
+        assert entry["queries_to_target"] is None or isinstance(entry["queries_to_target"], float)
+    assert summary["agents"]["passive"]["multiplier"] == 1.0
+    assert "| agent |" in (out / "summary.md").read_text()
+    assert (out / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return summary
+
+
+def test_quick_linear_run_writes_every_output_with_the_documented_schema(tmp_path: Path, capsys) -> None:
+    summary = run(tmp_path / "a")
+    check_outputs(tmp_path / "a", "simple_regret", {"passive", "dts", "boltzmann"})
+    assert all("cumulative_regret_mean" in entry for entry in summary["agents"].values())
+    assert "results in" in capsys.readouterr().out
+
+
+def test_same_seed_same_summary(tmp_path: Path) -> None:
+    assert (tmp_path / "a").exists() is False
+    run(tmp_path / "a")
+    run(tmp_path / "b")
+    assert (tmp_path / "a" / "summary.json").read_bytes() == (tmp_path / "b" / "summary.json").read_bytes()
+
+
+def test_report_redraws_from_metrics_alone(tmp_path: Path) -> None:
+    out = tmp_path / "a"
+    run(out)
+    before = (out / "summary.json").read_bytes()
+    for name in ("summary.json", "summary.md", "curves.png"):
+        (out / name).unlink()
+    main(["report", str(out)])
+    assert (out / "summary.json").read_bytes() == before and (out / "curves.png").exists()
+
+
+@pytest.mark.slow
+def test_quick_llm_run_writes_every_output(tmp_path: Path) -> None:
+    main(["run", "--quick", "--agents", "passive,dts", "--out", str(tmp_path / "llm")])
+    summary = check_outputs(tmp_path / "llm", "win_rate", {"passive", "dts"})
+    assert 0.0 < summary["target"] < 1.0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--env", "CartPole-v1"], "unknown env 'CartPole-v1'; known envs: LLMDuel-v0, LinearDuel-v0, MatrixDuel-v0"),
+        (["--env", "LinearDuel-v0", "--agents", "passive,tds"], "unknown agent(s) tds; known agents: bai-ts"),
+        (["--env", "LinearDuel-v0", "--queries", "100"], "queries must be a multiple of batch_size=32, got 100"),
+        (["--env", "LinearDuel-v0", "--queries", "0"], "queries must be >= 1, got 0"),
+        (["--env", "LinearDuel-v0", "--device", "tpu"], "device must be 'cpu', 'cuda', 'cuda:N' or 'auto'"),
+        (["--env", "LinearDuel-v0", "--env-kwargs", '{"dim": 0}'], "dim must be >= 1"),
+    ],
+)
+def test_bad_run_arguments_are_reported(tmp_path: Path, arguments: list, message: str) -> None:
+    with pytest.raises(SystemExit, match=f"error: {message}".replace("(", r"\(").replace(")", r"\)")):
+        main(["run", "--quick", "--out", str(tmp_path / "x"), *arguments])
+
+
+def test_malformed_env_kwargs_json_is_reported(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["run", "--env-kwargs", "{dim: 3", "--out", str(tmp_path / "x")])
+    assert "--env-kwargs must be a JSON object" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the error on machines without CUDA")
+def test_cuda_without_cuda_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="CUDA is not available"):
+        main([*QUICK_LINEAR, "--device", "cuda", "--out", str(tmp_path / "x")])
+
+
+def test_an_unwritable_results_directory_is_reported(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")  # unwritable as a directory even for root
+    with pytest.raises(SystemExit, match="cannot write the results directory"):
+        main([*QUICK_LINEAR, "--out", str(blocker / "run")])
+
+
+def test_an_existing_run_is_not_overwritten(tmp_path: Path) -> None:
+    run(tmp_path / "a")
+    with pytest.raises(SystemExit, match="already holds a run"):
+        run(tmp_path / "a")
