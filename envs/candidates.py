@@ -39,20 +39,21 @@ class CandidateWrapper(VectorWrapper):
         self._texts: list[list[str]] = []
         self.prompts: tuple[str, ...] = ()
 
-    def _observe(self, prompts: tuple[str, ...]) -> dict[str, NDArray[np.float32]]:
+    def observe_prompts(self, prompts: tuple[str, ...]) -> dict[str, NDArray[np.float32]]:
+        """The observation of a batch of prompts (also what a resumed run calls to rebuild its state)."""
         self.prompts = tuple(prompts)
         self._texts, features = self.pool.get(self.prompts)
         return {"arms": features.float().cpu().numpy()}
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         prompts, info = self.env.reset(seed=seed, options=options)
-        return self._observe(prompts), info
+        return self.observe_prompts(prompts), info
 
     def step(self, actions: Any):
         pairs = as_pairs(actions, self.pool.num_candidates, self.num_envs)
         texts = [(self._texts[row][a], self._texts[row][b]) for row, (a, b) in enumerate(pairs)]
         prompts, rewards, terminated, truncated, info = self.env.step(texts)
-        return self._observe(prompts), rewards, terminated, truncated, info
+        return self.observe_prompts(prompts), rewards, terminated, truncated, info
 
     def responses(self, indices: NDArray[np.integer]) -> list[str]:
         """The texts of candidate ``indices[i]`` of the current prompt i (for example an agent's ``respond``)."""

@@ -76,4 +76,5 @@ def test_candidate_pool_samples_each_prompt_once_and_is_deterministic(tiny_lm: s
     assert again_texts == texts[::-1] and torch.equal(again_features, features.flip(0))
     assert len(first) == 3
     assert second.get(PROMPTS)[0] == texts
+    assert CandidatePool(lm, 5, seed=2).get(PROMPTS[2:])[0][0] == texts[2], "a prompt's candidates ignore its batch"
     assert CandidatePool(lm, 5, seed=3).get(PROMPTS)[0] != texts
