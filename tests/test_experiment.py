@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -108,7 +112,44 @@ def test_an_unwritable_results_directory_is_reported(tmp_path: Path) -> None:
         main([*QUICK_LINEAR, "--out", str(blocker / "run")])
 
 
-def test_an_existing_run_is_not_overwritten(tmp_path: Path) -> None:
+def test_a_config_change_on_resume_is_refused_with_the_fields_named(tmp_path: Path) -> None:
     run(tmp_path / "a")
-    with pytest.raises(SystemExit, match="already holds a run"):
-        run(tmp_path / "a")
+    with pytest.raises(SystemExit, match=r"holds a run of another config \(fields that differ: eval_every, queries\)"):
+        run(tmp_path / "a", "--queries", "640", "--eval-every", "4")
+
+
+def test_rerunning_a_finished_run_changes_nothing(tmp_path: Path) -> None:
+    summary = run(tmp_path / "a")
+    lines = (tmp_path / "a" / "metrics.jsonl").read_text()
+    assert run(tmp_path / "a") == summary
+    assert (tmp_path / "a" / "metrics.jsonl").read_text() == lines
+
+
+@pytest.mark.slow
+def test_a_run_killed_at_several_points_resumes_to_the_same_summary(tmp_path: Path) -> None:
+    arguments = [sys.executable, "-m", "duelgym.experiment.cli", *QUICK_LINEAR[:-1], "passive,dts"]
+    subprocess.run([*arguments, "--out", str(tmp_path / "whole")], check=True, capture_output=True)
+    killed = tmp_path / "killed"
+    metrics = killed / "metrics.jsonl"
+    counts = []
+    for lines_before_kill in (1, 6, 13):
+        process = subprocess.Popen(
+            [*arguments, "--out", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            if metrics.exists() and metrics.read_text().count("\n") >= lines_before_kill:
+                break
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        lines = metrics.read_text().splitlines()
+        counts.append(len(lines))
+        for line in lines:
+            json.loads(line)  # never a partial line
+    assert counts[0] < 20 and counts == sorted(counts), f"the kills must land mid-run: {counts}"
+    subprocess.run([*arguments, "--out", str(killed)], check=True, capture_output=True)
+    records = [json.loads(line) for line in metrics.read_text().splitlines()]
+    keys = [(r["agent"], r["seed"], r["queries"]) for r in records]
+    assert len(keys) == len(set(keys)) == 20, "every evaluation written exactly once"
+    assert (killed / "summary.json").read_bytes() == (tmp_path / "whole" / "summary.json").read_bytes()

@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--reward-model", choices=("point", "enn"), default=None, help="override every agent's model")
     run.add_argument("--num-particles", type=int, default=None, help="ENN particles with --reward-model enn")
     run.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    run.add_argument("--out", type=Path, default=None, help="results directory (default results/<env>)")
+    run.add_argument("--out", type=Path, default=None, help="results directory (default results/<env>); rerunning "
+                     "the same config there resumes it")  # fmt: skip
     run.add_argument("--quick", action="store_true", help="a run of about a minute: fewer queries, seeds, candidates")
     report = commands.add_parser("report", help="redraw summary and curves of a results directory from metrics.jsonl")
     report.add_argument("directory", type=Path)
@@ -75,18 +76,39 @@ def config_from(args: argparse.Namespace) -> RunConfig:
     return RunConfig(**values)
 
 
-def prepare_directory(out: Path) -> None:
-    if (out / "metrics.jsonl").exists():
-        raise SystemExit(
-            f"error: {out} already holds a run; pass --out with a new directory (resuming is not supported yet)"
-        )
+def prepare_directory(out: Path, config: RunConfig, console: Console) -> set[tuple[str, int, int]]:
+    """Create ``out`` or check that it holds a run of the same config; return the results already written."""
+    stored_path = out / "config.json"
+    if stored_path.exists():
+        stored = json.loads(stored_path.read_text())
+        version = stored.pop("version", None)
+        differing = sorted(k for k in set(stored) | set(config.to_dict()) if stored.get(k) != config.to_dict().get(k))
+        if differing:
+            raise SystemExit(
+                f"error: {out} holds a run of another config (fields that differ: {', '.join(differing)}); "
+                "pass the same arguments to resume it, or --out with a new directory"
+            )
+        if version != __version__:
+            console.print(f"[yellow]warning: {out} was written by duelgym {version}; resuming with {__version__}")
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
+        (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+        if not stored_path.exists():
+            config.write(stored_path, __version__)
     except OSError as error:
         raise SystemExit(f"error: cannot write the results directory {out}: {error}") from error
+    metrics = out / "metrics.jsonl"
+    if not metrics.exists():
+        return set()
+    repair_metrics(metrics)
+    return {(r["agent"], r["seed"], r["queries"]) for r in load_metrics(metrics)}
+
+
+def repair_metrics(path: Path) -> None:
+    """Drop a trailing partial line (a write cut short by a kill); whole lines are never lost."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with path.open("r+b") as file:
+            file.truncate(data.rfind(b"\n") + 1)
 
 
 def write_reports(out: Path, metric: str, higher_is_better: bool) -> dict[str, Any]:
@@ -104,8 +126,9 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
     except (TypeError, ValueError) as error:
         raise SystemExit(f"error: {error}") from error
     out = args.out or Path("results") / config.env.removeprefix("duelgym/")
-    prepare_directory(out)
-    config.write(out / "config.json", __version__)
+    recorded = prepare_directory(out, config, console)
+    if recorded:
+        console.print(f"resuming the run in {out}: {len(recorded)} results already written")
     metric, higher_is_better = metric_of(config)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
                TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
@@ -117,7 +140,7 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
             tasks[agent, seed] = progress.add_task(f"{agent} seed {seed}", total=config.queries, status="")
 
         try:
-            for result in run_all(config, on_start):
+            for result in run_all(config, on_start, out / "checkpoints", recorded):
                 record = {"agent": result.agent, "seed": result.seed, "queries": result.queries, "metric": metric,
                           "value": result.value, **result.extra}  # fmt: skip
                 append_line(out / "metrics.jsonl", record)

@@ -21,6 +21,8 @@ import torch
 
 import duelgym
 import duelgym.agents
+from duelgym.envs.candidates import CandidateWrapper
+from duelgym.experiment.checkpoint import load_checkpoint, save_checkpoint
 from duelgym.experiment.config import RunConfig
 
 __all__ = ["Evaluation", "RunResult", "append_line", "metric_of", "resolve_device", "run_all"]
@@ -77,9 +79,7 @@ class _LLMSetup:
         temperature = core.rater.bradley_terry.temperature
         self.wins = BradleyTerry(temperature).probability(utilities, greedy[:, None])  # (P, N)
 
-    def env(self, config: RunConfig):
-        from duelgym.envs.candidates import CandidateWrapper
-
+    def env(self, config: RunConfig) -> CandidateWrapper:
         return CandidateWrapper(
             duelgym.make_vec("LLMDuel-v0", num_envs=config.batch_size, **config.env_kwargs), self.pool
         )
@@ -132,12 +132,26 @@ def _agent_kwargs(config: RunConfig, device: str) -> dict[str, Any]:
     return kwargs
 
 
-def run_all(config: RunConfig, on_start: Callable[[str, int], None] | None = None) -> Iterator[RunResult]:
+def run_all(
+    config: RunConfig,
+    on_start: Callable[[str, int], None] | None = None,
+    checkpoints: Path | None = None,
+    recorded: set[tuple[str, int, int]] | None = None,
+) -> Iterator[RunResult]:
     """Run every (agent, seed) of ``config``; yield one :class:`RunResult` per evaluation, in order.
 
-    ``on_start(agent, seed)`` is called before each run (for progress displays); :func:`metric_of` names the
-    metric and its direction.
+    Args:
+        config: The run.
+        on_start: Called as ``on_start(agent, seed)`` before each (agent, seed) that still has work to do.
+        checkpoints: Directory for checkpoints. At every evaluation the agent, the env and the loop's position are
+            saved (atomically) before the result is yielded; a later call continues each unfinished (agent, seed)
+            from its checkpoint, so at most one evaluation interval of work is lost, and yields a result again if it
+            is missing from ``recorded`` (the run was killed between the checkpoint and the write).
+        recorded: ``(agent, seed, queries)`` of the results already written; finished runs are skipped.
+
+    :func:`metric_of` names the metric and its direction.
     """
+    recorded = recorded or set()
     device = resolve_device(config.device)
     if config.env not in duelgym.list_envs() and config.env.removeprefix("duelgym/") not in duelgym.list_envs():
         raise ValueError(f"unknown env {config.env!r}; known envs: {', '.join(duelgym.list_envs())}")
@@ -145,18 +159,33 @@ def run_all(config: RunConfig, on_start: Callable[[str, int], None] | None = Non
     probe = llm.env(config) if llm else duelgym.make_vec(config.env, num_envs=config.batch_size, **config.env_kwargs)
     for name in agent_names(config, probe):
         for seed in config.seeds:
+            if (name, seed, config.queries) in recorded:
+                continue
             if on_start is not None:
                 on_start(name, seed)
-            env = (
-                llm.env(config)
-                if llm
-                else duelgym.make_vec(config.env, num_envs=config.batch_size, **config.env_kwargs)
-            )
-            obs, _ = env.reset(seed=seed)
+            path = None if checkpoints is None else checkpoints / f"{name}-seed{seed}.pt"
+            if path is not None and path.exists():
+                state = load_checkpoint(path)
+                agent, cumulative, done = state["agent"], state["cumulative"], state["batch"]
+                if llm:
+                    env = CandidateWrapper(state["env"], llm.pool)
+                    obs = env.observe_prompts(state["prompts"])
+                else:
+                    env, obs = state["env"], state["obs"]
+                result: RunResult = state["result"]
+                if (result.agent, result.seed, result.queries) not in recorded:
+                    yield result
+            else:
+                env = (
+                    llm.env(config)
+                    if llm
+                    else duelgym.make_vec(config.env, num_envs=config.batch_size, **config.env_kwargs)
+                )
+                obs, _ = env.reset(seed=seed)
+                agent = duelgym.agents.make(name, env, seed=seed, **_agent_kwargs(config, device))
+                cumulative, done = 0.0, 0
             evaluation = llm.evaluation() if llm else _synthetic_evaluation(env, config, seed)
-            agent = duelgym.agents.make(name, env, seed=seed, **_agent_kwargs(config, device))
-            cumulative = 0.0
-            for batch in range(1, config.num_batches + 1):
+            for batch in range(done + 1, config.num_batches + 1):
                 pairs = agent.select(obs)
                 next_obs, reward, _, _, info = env.step(pairs)
                 metrics = agent.observe(obs, pairs, reward)
@@ -167,7 +196,17 @@ def run_all(config: RunConfig, on_start: Callable[[str, int], None] | None = Non
                     extra = {k: float(v) for k, v in metrics.items()}
                     if llm is None:
                         extra["cumulative_regret"] = cumulative
-                    yield RunResult(name, seed, batch * config.batch_size, evaluation.measure(agent), extra)
+                    result = RunResult(name, seed, batch * config.batch_size, evaluation.measure(agent), extra)
+                    if path is not None:
+                        saved = {"agent": agent, "cumulative": cumulative, "batch": batch, "result": result}
+                        if llm:
+                            saved.update(env=env.env, prompts=env.prompts)
+                        else:
+                            saved.update(env=env, obs=obs)
+                        save_checkpoint(path, saved)
+                    yield result
+            if path is not None:
+                path.unlink(missing_ok=True)
 
 
 def metric_of(config: RunConfig) -> tuple[str, bool]:
