@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -e ".[dev]"
 	touch $(STAMP)
 
+# The main job: every agent on the embedded LLMDuel-v0 default, 3 seeds; prints the summary and where the plot is.
 run: $(STAMP)
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/duelgym run
 
 # Every tier (fast, slow; gpu tests skip themselves without CUDA). This is what CI runs.
 test: $(STAMP)
