@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--env-kwargs", type=parse_json, default={}, help="JSON object of env keyword arguments")
     run.add_argument("--agents", default="", help="comma list (default: every built-in agent that fits the env)")
     run.add_argument("--seeds", type=parse_seeds, default=None, help="a count (3) or a list (0,1,2); default 3")
-    run.add_argument("--queries", type=int, default=None, help="rater queries per run (default 3200)")
+    run.add_argument("--queries", type=int, default=None, help="rater queries per run (default 6400)")
     run.add_argument("--batch-size", type=int, default=None, help="queries per batch (default 32)")
     run.add_argument("--eval-every", type=int, default=None, help="batches between evaluations (default 10)")
     run.add_argument("--reward-model", choices=("point", "enn"), default=None, help="override every agent's model")

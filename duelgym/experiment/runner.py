@@ -192,7 +192,7 @@ def run_all(
                 obs = next_obs
                 if "regret_strong" in info:
                     cumulative += float(np.sum(info["regret_strong"]))
-                if batch % config.eval_every == 0 or batch == config.num_batches:
+                if config.evaluates_at(batch):
                     extra = {k: float(v) for k, v in metrics.items()}
                     if llm is None:
                         extra["cumulative_regret"] = cumulative
