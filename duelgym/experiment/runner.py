@@ -24,6 +24,8 @@ import duelgym.agents
 from duelgym.envs.candidates import CandidateWrapper
 from duelgym.experiment.checkpoint import load_checkpoint, save_checkpoint
 from duelgym.experiment.config import RunConfig
+from duelgym.lm import load
+from duelgym.lm.candidates import CandidatePool
 
 __all__ = ["Evaluation", "RunResult", "append_line", "metric_of", "resolve_device", "run_all"]
 
@@ -61,10 +63,6 @@ class _LLMSetup:
     """What every LLMDuel-v0 run of a comparison shares: the LM, the candidate pool and the eval win matrix."""
 
     def __init__(self, config: RunConfig, device: str) -> None:
-        from duelgym.lm import load
-        from duelgym.lm.candidates import CandidatePool
-        from duelgym.oracle import BradleyTerry
-
         evaluation = duelgym.make(
             "LLMDuel-v0", **{**config.env_kwargs, "split": "eval", "num_prompts": config.eval_prompts}
         )
@@ -74,10 +72,14 @@ class _LLMSetup:
         prompts = core.prompts
         texts, features = CandidatePool(self.lm, config.num_candidates, seed=1).get(prompts)
         self.eval_features = features.float().cpu().numpy()
-        utilities = np.stack([core.rater.utility([p] * len(row), row) for p, row in zip(prompts, texts, strict=True)])
-        greedy = core.rater.utility(prompts, self.lm.greedy(prompts))
-        temperature = core.rater.bradley_terry.temperature
-        self.wins = BradleyTerry(temperature).probability(utilities, greedy[:, None])  # (P, N)
+        greedy = self.lm.greedy(prompts)
+        # Exact win probabilities of every eval candidate against the greedy response, from any rater's p_first.
+        self.wins = np.stack(
+            [
+                core.rater.p_first([p] * len(row), row, [g] * len(row))
+                for p, row, g in zip(prompts, texts, greedy, strict=True)
+            ]
+        )  # (P, N)
 
     def env(self, config: RunConfig) -> CandidateWrapper:
         return CandidateWrapper(
