@@ -101,7 +101,9 @@ def pair_diversity(pairs: ArrayLike) -> float:
     return len(np.unique(pairs, axis=0)) / pairs.shape[0]
 
 
-def queries_to_target(curve: ArrayLike, target: float, higher_is_better: bool = True) -> float | None:
+def queries_to_target(
+    curve: ArrayLike, target: float, higher_is_better: bool = True, sustained: bool = False
+) -> float | None:
     """Number of queries at which a learning curve first reaches ``target``, or ``None`` if it never does.
 
     Args:
@@ -109,11 +111,13 @@ def queries_to_target(curve: ArrayLike, target: float, higher_is_better: bool = 
         target: The metric value to reach.
         higher_is_better: ``True`` for win rate (reaching means getting up to ``target``); ``False`` for regret
             (reaching means getting down to it).
+        sustained: If True, use the crossing after which the curve stays at the target (robust to a noisy curve
+            that touches the target early and falls back); if False, the first crossing.
 
     Returns:
-        The queries at the first crossing, linearly interpolated between the two points that bracket it (the
-        first point's queries if it already reaches the target), or ``None`` when no point reaches it: "not
-        reached" is never turned into a number.
+        The queries at the crossing, linearly interpolated between the two points that bracket it (the first
+        point's queries if the curve reaches the target from its start), or ``None`` when no point reaches it (or,
+        with ``sustained``, the last point does not): "not reached" is never turned into a number.
     """
     points = np.asarray(curve, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 2 or points.shape[0] == 0:
@@ -127,9 +131,9 @@ def queries_to_target(curve: ArrayLike, target: float, higher_is_better: bool = 
     if not math.isfinite(target):
         raise ValueError(f"target must be finite, got {target}")
     reached = values >= target if higher_is_better else values <= target
-    if not reached.any():
+    if not reached.any() or (sustained and not reached[-1]):
         return None
-    i = int(np.argmax(reached))
+    i = int(len(reached) - np.argmin(reached[::-1])) if sustained and not reached.all() else int(np.argmax(reached))
     if i == 0:
         return float(queries[0])
     q0, q1, v0, v1 = queries[i - 1], queries[i], values[i - 1], values[i]

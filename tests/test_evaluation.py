@@ -50,6 +50,15 @@ def test_queries_to_target_interpolates_between_bracketing_points() -> None:
     assert queries_to_target(curve, 0.71) is None
 
 
+def test_sustained_crossing_ignores_an_early_touch_of_the_target() -> None:
+    curve = [(100, 0.5), (200, 0.66), (400, 0.6), (800, 0.7), (1600, 0.72)]
+    assert queries_to_target(curve, 0.65) == pytest.approx(100 + 100 * 0.15 / 0.16)
+    assert queries_to_target(curve, 0.65, sustained=True) == pytest.approx(400 + 400 * 0.05 / 0.1)
+    assert queries_to_target(curve, 0.4, sustained=True) == 100.0
+    assert queries_to_target([(1, 0.7), (2, 0.6)], 0.65, sustained=True) is None
+    assert queries_to_target([(1, 0.5), (2, 0.3)], 0.4, higher_is_better=False, sustained=True) == pytest.approx(1.5)
+
+
 def test_queries_to_target_for_a_lower_is_better_metric() -> None:
     regret = [(10, 1.0), (20, 0.5), (40, 0.1)]
     assert queries_to_target(regret, 0.3, higher_is_better=False) == pytest.approx(30.0)

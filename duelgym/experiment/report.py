@@ -48,20 +48,22 @@ def _stderr(values: np.ndarray) -> float:
 def summarize(records: list[dict[str, Any]], metric: str, higher_is_better: bool) -> dict[str, Any]:
     """The ``summary.json`` schema: metric, target (passive's final mean) and per-agent figures.
 
-    ``queries_to_target`` interpolates each agent's mean curve to passive's final mean (``null`` when not reached or
-    when there is no passive run); ``multiplier`` = passive's queries to that target / the agent's.
+    ``queries_to_target`` interpolates the query count after which each agent's mean curve stays at passive's
+    final mean (``null`` when it does not, or when there is no passive run): passive's own curve is noisy near its
+    plateau, and a first crossing would credit it with an early fluctuation. ``multiplier`` = passive's queries
+    to that target / the agent's.
     """
     agent_curves = curves(records)
     target = float(agent_curves["passive"][1][:, -1].mean()) if "passive" in agent_curves else None
     baseline = None
     if target is not None:
         queries, values = agent_curves["passive"]
-        baseline = queries_to_target(np.column_stack([queries, values.mean(axis=0)]), target, higher_is_better)
+        baseline = queries_to_target(np.column_stack([queries, values.mean(axis=0)]), target, higher_is_better, True)
     agents = {}
     for agent, (queries, values) in sorted(agent_curves.items()):
         reach = None
         if target is not None:
-            reach = queries_to_target(np.column_stack([queries, values.mean(axis=0)]), target, higher_is_better)
+            reach = queries_to_target(np.column_stack([queries, values.mean(axis=0)]), target, higher_is_better, True)
         entry = {
             "final_mean": float(values[:, -1].mean()),
             "final_stderr": _stderr(values[:, -1]),
