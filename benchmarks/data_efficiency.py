@@ -83,9 +83,8 @@ def main() -> None:
                 f"[{np.percentile(samples, 2.5):.1f}, {np.percentile(samples, 97.5):.1f}]" if samples else "[n/a]"
             )
             point_text = "not reached" if point is None else f"{point:.1f}x"
-            print(
-                f"  {agent:<10} {point_text:>12} {interval:>16}   not reached in {missing / args.bootstrap:.0%} of resamples"
-            )
+            share = missing / args.bootstrap
+            print(f"  {agent:<10} {point_text:>12} {interval:>16}   not reached in {share:.0%} of resamples")
 
 
 if __name__ == "__main__":

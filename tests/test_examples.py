@@ -28,3 +28,12 @@ def test_custom_agent_example_runs_against_dts() -> None:
     lines = result.stdout.strip().splitlines()
     assert [line.split(":")[0].strip() for line in lines] == ["greedy-vs-random", "dts"]
     assert all("cumulative strong regret" in line for line in lines)
+
+
+def test_custom_rater_and_local_hugging_face_model_examples_run() -> None:
+    rater = subprocess.run(
+        [sys.executable, str(EXAMPLES / "custom_rater.py")], capture_output=True, text=True, check=True
+    )
+    assert rater.stdout.count("p_first") == 3
+    hf = subprocess.run([sys.executable, str(EXAMPLES / "hf_model.py")], capture_output=True, text=True, check=True)
+    assert hf.stdout.count("rater chose first") == 3 and "served:" in hf.stdout
