@@ -120,20 +120,15 @@ def write_reports(out: Path, metric: str, higher_is_better: bool) -> dict[str, A
     return summary
 
 
-def command_run(args: argparse.Namespace, console: Console) -> None:
-    try:
-        config = config_from(args)
-    except (TypeError, ValueError) as error:
-        raise SystemExit(f"error: {error}") from error
-    out = args.out or Path("results") / config.env.removeprefix("duelgym/")
+def execute(config: RunConfig, out: Path, console: Console, display: bool = True) -> dict[str, Any]:
+    """Run (or resume) ``config`` into ``out`` and write the reports; returns the summary."""
     recorded = prepare_directory(out, config, console)
-    if recorded:
+    if recorded and display:
         console.print(f"resuming the run in {out}: {len(recorded)} results already written")
     metric, higher_is_better = metric_of(config)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
                TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
-    start = time.perf_counter()
-    with Progress(*columns, console=console) as progress:
+    with Progress(*columns, console=console, disable=not display) as progress:
         tasks: dict[tuple[str, int], Any] = {}
 
         def on_start(agent: str, seed: int) -> None:
@@ -148,7 +143,17 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
                                 status=f"{metric} {result.value:.3f}")  # fmt: skip
         except (TypeError, ValueError) as error:
             raise SystemExit(f"error: {error}") from error
-    summary = write_reports(out, metric, higher_is_better)
+    return write_reports(out, metric, higher_is_better)
+
+
+def command_run(args: argparse.Namespace, console: Console) -> None:
+    try:
+        config = config_from(args)
+    except (TypeError, ValueError) as error:
+        raise SystemExit(f"error: {error}") from error
+    out = args.out or Path("results") / config.env.removeprefix("duelgym/")
+    start = time.perf_counter()
+    summary = execute(config, out, console)
     console.print(summary_markdown(summary), soft_wrap=True)
     console.print(f"{time.perf_counter() - start:.0f} s; results in {out}/ (curves: {out / 'curves.png'})")
 
