@@ -153,3 +153,52 @@ def test_a_run_killed_at_several_points_resumes_to_the_same_summary(tmp_path: Pa
     keys = [(r["agent"], r["seed"], r["queries"]) for r in records]
     assert len(keys) == len(set(keys)) == 24, "every evaluation (after 1, 2, 4, 6, 8, 10 batches) written once"
     assert (killed / "summary.json").read_bytes() == (tmp_path / "whole" / "summary.json").read_bytes()
+
+
+SWEEP = [
+    "sweep",
+    "--env",
+    "LinearDuel-v0",
+    "--quick",
+    "--agents",
+    "passive,dts",
+    "--grid",
+    '{"theta_norm": [0.5, 2.0]}',
+]
+
+
+def plain_run_summary(tmp_path: Path, theta_norm: float) -> bytes:
+    out = tmp_path / f"plain-{theta_norm}"
+    main([*QUICK_LINEAR[:-1], "passive,dts", "--env-kwargs", json.dumps({"theta_norm": theta_norm}), "--out", str(out)])
+    return (out / "summary.json").read_bytes()
+
+
+def test_sweep_in_processes_lands_in_the_run_format_with_the_same_results(tmp_path: Path) -> None:
+    main([*SWEEP, "--backend", "processes", "--out", str(tmp_path / "sweep")])
+    for theta_norm in (0.5, 2.0):
+        point = tmp_path / "sweep" / f"theta_norm={theta_norm}"
+        check_outputs(point, "simple_regret", {"passive", "dts"})
+        assert json.loads((point / "config.json").read_text())["env_kwargs"] == {"theta_norm": theta_norm}
+        assert (point / "summary.json").read_bytes() == plain_run_summary(tmp_path, theta_norm)
+
+
+@pytest.mark.slow
+def test_sweep_on_a_local_ray_instance_gives_the_same_results(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    main([*SWEEP, "--backend", "ray", "--out", str(tmp_path / "ray")])
+    assert (tmp_path / "ray" / "theta_norm=0.5" / "summary.json").read_bytes() == plain_run_summary(tmp_path, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["sweep", "--env", "LinearDuel-v0", "--quick"], "a sweep needs --agents"),
+        (
+            ["sweep", "--env", "LinearDuel-v0", "--agents", "dts", "--grid", '{"dim": 3}'],
+            r"grid\['dim'\] must be a non-empty list",
+        ),
+    ],
+)
+def test_bad_sweeps_are_reported(tmp_path: Path, arguments: list, message: str) -> None:
+    with pytest.raises(SystemExit, match=message):
+        main([*arguments, "--out", str(tmp_path / "s")])

@@ -59,6 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=None, help="results directory (default results/<env>); rerunning "
                      "the same config there resumes it")  # fmt: skip
     run.add_argument("--quick", action="store_true", help="a run of about a minute: fewer queries, seeds, candidates")
+    sweep = commands.add_parser("sweep", help="agents x seeds x env-kwargs grid, one job each, on Ray or in processes")
+    for action in run._actions[1:]:
+        if action.dest not in ("out", "quick"):
+            sweep._add_action(action)
+    sweep.add_argument(
+        "--grid", type=parse_json, default={}, help='JSON object of lists, e.g. {"theta_norm": [0.5, 1]}'
+    )
+    sweep.add_argument("--backend", choices=("ray", "processes"), default="processes")
+    sweep.add_argument("--workers", type=int, default=2, help="parallel jobs (one torch thread each)")
+    sweep.add_argument("--out", type=Path, default=Path("results/sweep"), help="one results directory per grid point")
+    sweep.add_argument("--quick", action="store_true", help="the --quick budget for every job")
     report = commands.add_parser("report", help="redraw summary and curves of a results directory from metrics.jsonl")
     report.add_argument("directory", type=Path)
     return parser
@@ -167,10 +178,22 @@ def command_report(args: argparse.Namespace, console: Console) -> None:
     console.print(summary_markdown(write_reports(directory, metric, higher_is_better)), soft_wrap=True)
 
 
+def command_sweep(args: argparse.Namespace, console: Console) -> None:
+    from duelgym.experiment.sweep import sweep
+
+    try:
+        config = config_from(args)
+        directories = sweep(config, args.grid, args.out, args.backend, args.workers)
+    except (TypeError, ValueError) as error:
+        raise SystemExit(f"error: {error}") from error
+    for directory in directories:
+        console.print(f"\n{directory}:\n" + (directory / "summary.md").read_text(), soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     console = Console()
-    {"run": command_run, "report": command_report}[args.command](args, console)
+    {"run": command_run, "sweep": command_sweep, "report": command_report}[args.command](args, console)
 
 
 if __name__ == "__main__":
