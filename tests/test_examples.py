@@ -37,3 +37,11 @@ def test_custom_rater_and_local_hugging_face_model_examples_run() -> None:
     assert rater.stdout.count("p_first") == 3
     hf = subprocess.run([sys.executable, str(EXAMPLES / "hf_model.py")], capture_output=True, text=True, check=True)
     assert hf.stdout.count("rater chose first") == 3 and "served:" in hf.stdout
+
+
+def test_sweep_example_runs(tmp_path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "sweep.py"), "--out", str(tmp_path / "sweep")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert result.stdout.count("cumulative regret {") == 3
