@@ -202,3 +202,11 @@ def test_sweep_on_a_local_ray_instance_gives_the_same_results(tmp_path: Path) ->
 def test_bad_sweeps_are_reported(tmp_path: Path, arguments: list, message: str) -> None:
     with pytest.raises(SystemExit, match=message):
         main([*arguments, "--out", str(tmp_path / "s")])
+
+
+def test_evaluations_can_also_go_to_stable_baselines3_csv_logs(tmp_path: Path) -> None:
+    main([*QUICK_LINEAR, "--log-format", "csv", "--out", str(tmp_path / "a")])
+    header = (tmp_path / "a" / "logs" / "progress.csv").read_text().splitlines()[0].split(",")
+    assert "dts/seed1/simple_regret" in header and "passive/seed0/cumulative_regret" in header
+    with pytest.raises(SystemExit, match="--log-format takes csv and tensorboard, got json"):
+        main([*QUICK_LINEAR, "--log-format", "json", "--out", str(tmp_path / "b")])

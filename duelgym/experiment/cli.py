@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=None, help="results directory (default results/<env>); rerunning "
                      "the same config there resumes it")  # fmt: skip
     run.add_argument("--quick", action="store_true", help="a run of about a minute: fewer queries, seeds, candidates")
+    run.add_argument("--log-format", default="", help="also log through stable-baselines3's logger into OUT/logs: "
+                     "csv, tensorboard (needs the tensorboard package), or both, comma-separated")  # fmt: skip
     sweep = commands.add_parser("sweep", help="agents x seeds x env-kwargs grid, one job each, on Ray or in processes")
     for action in run._actions[1:]:
         if action.dest not in ("out", "quick"):
@@ -131,9 +133,26 @@ def write_reports(out: Path, metric: str, higher_is_better: bool) -> dict[str, A
     return summary
 
 
-def execute(config: RunConfig, out: Path, console: Console, display: bool = True) -> dict[str, Any]:
-    """Run (or resume) ``config`` into ``out`` and write the reports; returns the summary."""
+def execute(
+    config: RunConfig, out: Path, console: Console, display: bool = True, log_formats: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Run (or resume) ``config`` into ``out`` and write the reports; returns the summary.
+
+    ``log_formats`` (``"csv"``, ``"tensorboard"``) also send every evaluation to stable-baselines3's logger in
+    ``out/logs``, keyed ``<agent>/seed<seed>/<metric>`` with the query count as the step.
+    """
     recorded = prepare_directory(out, config, console)
+    logger = None
+    if log_formats:
+        from stable_baselines3.common.logger import configure
+
+        unknown = set(log_formats) - {"csv", "tensorboard"}
+        if unknown:
+            raise SystemExit(f"error: --log-format takes csv and tensorboard, got {', '.join(sorted(unknown))}")
+        try:
+            logger = configure(str(out / "logs"), list(log_formats))
+        except (ImportError, AssertionError) as error:
+            raise SystemExit(f"error: --log-format {','.join(log_formats)}: {error}") from error
     if recorded and display:
         console.print(f"resuming the run in {out}: {len(recorded)} results already written")
     metric, higher_is_better = metric_of(config)
@@ -150,6 +169,10 @@ def execute(config: RunConfig, out: Path, console: Console, display: bool = True
                 record = {"agent": result.agent, "seed": result.seed, "queries": result.queries, "metric": metric,
                           "value": result.value, **result.extra}  # fmt: skip
                 append_line(out / "metrics.jsonl", record)
+                if logger is not None:
+                    for key, value in {**result.extra, metric: result.value}.items():
+                        logger.record(f"{result.agent}/seed{result.seed}/{key}", value)
+                    logger.dump(step=result.queries)
                 progress.update(tasks[result.agent, result.seed], completed=result.queries,
                                 status=f"{metric} {result.value:.3f}")  # fmt: skip
         except (TypeError, ValueError) as error:
@@ -164,7 +187,8 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
         raise SystemExit(f"error: {error}") from error
     out = args.out or Path("results") / config.env.removeprefix("duelgym/")
     start = time.perf_counter()
-    summary = execute(config, out, console)
+    formats = tuple(f.strip() for f in args.log_format.split(",") if f.strip())
+    summary = execute(config, out, console, log_formats=formats)
     console.print(summary_markdown(summary), soft_wrap=True)
     console.print(f"{time.perf_counter() - start:.0f} s; results in {out}/ (curves: {out / 'curves.png'})")
 
