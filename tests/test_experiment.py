@@ -210,3 +210,13 @@ def test_evaluations_can_also_go_to_stable_baselines3_csv_logs(tmp_path: Path) -
     assert "dts/seed1/simple_regret" in header and "passive/seed0/cumulative_regret" in header
     with pytest.raises(SystemExit, match="--log-format takes csv and tensorboard, got json"):
         main([*QUICK_LINEAR, "--log-format", "json", "--out", str(tmp_path / "b")])
+
+
+def test_resuming_a_run_written_by_another_version_warns(tmp_path: Path, capsys) -> None:
+    run(tmp_path / "a")
+    config_path = tmp_path / "a" / "config.json"
+    config = json.loads(config_path.read_text())
+    config_path.write_text(json.dumps({**config, "version": "0.0.1"}))
+    capsys.readouterr()
+    run(tmp_path / "a")
+    assert "written by duelgym 0.0.1" in capsys.readouterr().out
