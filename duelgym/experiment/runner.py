@@ -33,13 +33,8 @@ __all__ = ["Evaluation", "RunResult", "append_line", "metric_of", "resolve_devic
 _HELD_OUT_SEED_OFFSET = 1_000_003
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    """The metric of a run: its name, direction and how to compute it for an agent."""
-
-    metric: str
-    higher_is_better: bool
-    measure: Callable[[Any], float]
+#: What an evaluation computes: the metric of what an agent serves (see :func:`metric_of` for its name).
+Evaluation = Callable[[Any], float]
 
 
 @dataclass(frozen=True)
@@ -88,9 +83,7 @@ class _LLMSetup:
 
     def evaluation(self) -> Evaluation:
         rows = np.arange(self.wins.shape[0])
-        return Evaluation(
-            "win_rate", True, lambda agent: float(self.wins[rows, agent.respond({"arms": self.eval_features})].mean())
-        )
+        return lambda agent: float(self.wins[rows, agent.respond({"arms": self.eval_features})].mean())
 
 
 def _synthetic_evaluation(env: Any, config: RunConfig, seed: int) -> Evaluation:
@@ -103,7 +96,7 @@ def _synthetic_evaluation(env: Any, config: RunConfig, seed: int) -> Evaluation:
     def simple_regret(agent: Any) -> float:
         return float(np.mean(best - contexts.scores[rows, agent.respond({"arms": contexts.arms})]))
 
-    return Evaluation("simple_regret", False, simple_regret)
+    return simple_regret
 
 
 def agent_names(config: RunConfig, env: Any) -> list[str]:
@@ -198,7 +191,7 @@ def run_all(
                     extra = {k: float(v) for k, v in metrics.items()}
                     if llm is None:
                         extra["cumulative_regret"] = cumulative
-                    result = RunResult(name, seed, batch * config.batch_size, evaluation.measure(agent), extra)
+                    result = RunResult(name, seed, batch * config.batch_size, evaluation(agent), extra)
                     if path is not None:
                         saved = {"agent": agent, "cumulative": cumulative, "batch": batch, "result": result}
                         if llm:
