@@ -32,10 +32,12 @@ __all__ = ["accuracy", "choice_log_probabilities", "dyadic_joint_nll", "marginal
 def choice_log_probabilities(
     model: RewardModel, features_first: ArrayLike, features_second: ArrayLike, choices: ArrayLike
 ) -> torch.Tensor:
-    """log q_k(i): each particle's log-probability of each observed choice, shape (M, n), float64."""
-    sample = model.sample_utilities(torch.zeros(1, model.input_dim, device=model.device))
+    """log q_k(i): each particle's log-probability of each observed choice, shape (M, n), float64.
+
+    Inputs are checked in float64; each model casts features to its own dtype in ``sample_utilities``.
+    """
     first, second, choices = as_comparisons(
-        features_first, features_second, choices, model.input_dim, model.device, sample.dtype
+        features_first, features_second, choices, model.input_dim, model.device, torch.float64
     )
     utilities = model.sample_utilities(torch.stack([first, second])).to(torch.float64)  # (M, 2, n)
     sign = 2 * choices.to(torch.float64) - 1
