@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.duelgym-installed
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test test-fast typecheck
+.PHONY: run test test-fast typecheck mutation
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,3 +31,9 @@ test-fast: $(STAMP)
 # Static types of the package (not part of `make test`).
 typecheck: $(STAMP)
 	$(BIN)/mypy duelgym envs agents
+
+# Mutation testing (not part of CI): mutates each listed module in place, runs its fast tests and reports the share
+# of mutants killed per module and every survivor (CONTRIBUTING.md says how to read it). Run on a clean tree.
+mutation: $(STAMP)
+	$(BIN)/python -c "import cosmic_ray" 2>/dev/null || $(BIN)/python -m pip install cosmic-ray
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tools/mutation.py

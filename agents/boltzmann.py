@@ -11,8 +11,11 @@ from duelgym.agents.candidates import CandidateAgent, RewardModelChoice
 
 __all__ = ["BoltzmannAgent"]
 
-#: τ in utility units. LinearDuel-v0 utilities spread by about 0.45 (‖θ*‖ = 1), so τ = 0.1 makes the best arm
-#: several times likelier than an average one without ignoring the rest (benchmarks/linear_regret.py).
+#: τ in the reward model's units: logits r = u/T of the rater's Bradley-Terry law (reward models learn σ(r₁ − r₂)),
+#: not utilities. Measured within-context spread (std) of the true logits: LinearDuel-v0 0.45 (‖θ*‖ = 1, T = 1),
+#: MatrixDuel-v0 0.33, LLMDuel-v0 2.13 (T = 0.1, 64 candidates). So spread/τ is 4.5, 3.3 and 21: on the synthetic
+#: envs the best arm is several times likelier than an average one without ignoring the rest
+#: (benchmarks/linear_regret.py); on LLMDuel-v0 a learned model makes it close to querying the top two.
 DEFAULT_TEMPERATURE = 0.1
 
 
@@ -20,7 +23,8 @@ class BoltzmannAgent(CandidateAgent):
     """First paper's Boltzmann exploration with a point reward model (by default).
 
     Args:
-        temperature: τ > 0; τ → 0 queries the two best candidates under the mean utility.
+        temperature: τ > 0, in logit units (see :data:`DEFAULT_TEMPERATURE`); τ → 0 queries the two best
+            candidates under the mean utility.
         **kwargs: See :class:`~duelgym.agents.candidates.CandidateAgent`.
     """
 

@@ -115,14 +115,17 @@ def joint_nll(seeds: int) -> None:
             env = duelgym.make_vec("LinearDuel-v0", num_envs=BATCH)
             env.reset(seed=seed)
             rng = np.random.default_rng(seed)
-            held_out = random_comparisons(env, 64, rng)[:3]
+            first, second, _, p_first = random_comparisons(env, 64, rng)
             model, seen = factory(seed), 0
             for i, checkpoint in enumerate(checkpoints):
                 while seen < checkpoint:
                     model.update(*random_comparisons(env, 1, rng)[:3])
                     seen += BATCH
-                results[name][seed, i] = dyadic_joint_nll(model, *held_out)
-    print(f"\ndyadic joint NLL (nats per pair) on 2,048 held-out LinearDuel-v0 comparisons, mean of {seeds} seeds:")
+                results[name][seed, i] = dyadic_joint_nll(model, first, second, p_first)
+    print(
+        "\njoint NLL, dyadic sampling (kappa 2, tau 10, labels from the true p_first; nats per group of 10) on 2,048 "
+        f"held-out LinearDuel-v0 comparisons, mean of {seeds} seeds:"
+    )
     print(f"  {'comparisons':<28}" + "".join(f"{c:>10,}" for c in checkpoints))
     for name, values in results.items():
         print(f"  {name:<28}" + "".join(f"{v:>10.4f}" for v in values.mean(axis=0)))

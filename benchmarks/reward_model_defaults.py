@@ -1,11 +1,13 @@
-"""The measurement behind the reward models' defaults: dyadic joint NLL in excess of the Laplace reference.
+"""The measurement behind the reward models' defaults: joint NLL (dyadic sampling) in excess of Laplace.
 
     python benchmarks/reward_model_defaults.py [--theta-norm 3] [--seeds 3]
 
-For each training schedule (learning rate, Adam steps per update) and ENN setting (prior scale s, λ), trains on
-passive LinearDuel-v0 comparisons (32 per update) and prints the dyadic joint NLL on 1,024 held-out comparisons
+For each training schedule (learning rate, Adam steps per update) and ENN setting (prior scale s, penalty λ and
+its schedule), trains on passive LinearDuel-v0 comparisons (32 per update) and prints the dyadic joint NLL
+(κ = 2, τ = 10, labels drawn from the rater's true p_first; nats per group of 10) on 1,024 held-out comparisons
 minus that of the exact-posterior Laplace model, after 128, 512 and 2,048 comparisons (mean over seeds; lower is
-better, 0 = as good as the reference). The point model is printed for each schedule as the baseline.
+better, 0 = as good as the reference). The point model is printed for each schedule as the baseline. All models
+see the same comparisons and are scored on the same groups and labels.
 """
 
 from __future__ import annotations
@@ -32,13 +34,13 @@ def joint_nll_curve(factory: Callable[..., RewardModel], theta_norm: float, seed
         env = duelgym.make_vec("LinearDuel-v0", num_envs=32, theta_norm=theta_norm)
         env.reset(seed=seed)
         rng = np.random.default_rng(seed)
-        held_out = random_comparisons(env, 32, rng)[:3]
+        first, second, _, p_first = random_comparisons(env, 32, rng)
         model, seen = factory(seed=seed), 0
         for i, checkpoint in enumerate(CHECKPOINTS):
             while seen < checkpoint:
                 model.update(*random_comparisons(env, 1, rng)[:3])
                 seen += 32
-            values[seed, i] = dyadic_joint_nll(model, *held_out)
+            values[seed, i] = dyadic_joint_nll(model, first, second, p_first)
     return values.mean(axis=0)
 
 
@@ -55,17 +57,25 @@ def main() -> None:
         f"LinearDuel-v0, ||theta*|| = {args.theta_norm}, {args.seeds} seeds; Laplace dyadic joint NLL:",
         reference.round(4),
     )
-    print(f"excess over Laplace after {', '.join(map(str, CHECKPOINTS))} comparisons (nats per pair):")
+    print(f"excess over Laplace after {', '.join(map(str, CHECKPOINTS))} comparisons (nats per group of 10):")
+    penalties = (("inverse_data", 10.0), ("inverse_data", 1.0), ("constant", 0.01))
     for learning_rate, steps in ((1e-3, 5), (1e-3, 20), (3e-3, 10)):
         training = TrainingConfig(learning_rate=learning_rate, steps_per_update=steps)
         point = joint_nll_curve(partial(PointRewardModel, 5, training=training), args.theta_norm, args.seeds)
-        print(f"  lr={learning_rate:g} steps={steps:<3} point model            ", (point - reference).round(4))
-        for scale, regularization in itertools.product((1.0, 10.0, 30.0), (1e-3, 1e-2)):
-            enn = partial(ENN, 5, training=training, prior_scale=scale, regularization=regularization)
+        print(f"  lr={learning_rate:g} steps={steps:<3} point model                    ", (point - reference).round(3))
+        for scale, (schedule, regularization) in itertools.product((1.0, 3.0, 10.0, 30.0), penalties):
+            enn = partial(
+                ENN,
+                5,
+                training=training,
+                prior_scale=scale,
+                regularization=regularization,
+                regularization_schedule=schedule,
+            )
             curve = joint_nll_curve(enn, args.theta_norm, args.seeds)
             print(
-                f"  lr={learning_rate:g} steps={steps:<3} ENN s={scale:<4g} λ={regularization:<6g}",
-                (curve - reference).round(4),
+                f"  lr={learning_rate:g} steps={steps:<3} ENN s={scale:<4g} λ={regularization:<5g} {schedule:<12}",
+                (curve - reference).round(3),
             )
 
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from duelgym.oracle import BradleyTerry, Rater, check_probabilities, choice_entropy, sample_choices
+from duelgym.oracle import BradleyTerry, CallableRater, check_probabilities, choice_entropy, sample_choices
 
 utilities = st.floats(-50.0, 50.0)
 temperatures = st.floats(0.01, 20.0)
@@ -72,11 +72,16 @@ def test_choice_entropy_spans_deterministic_to_coin_flip() -> None:
     assert BradleyTerry(0.01).sample([1.0], [0.0], np.random.default_rng(0))[0] == 1.0
 
 
-def test_a_plain_callable_satisfies_the_rater_protocol() -> None:
+def test_a_plain_callable_rates_through_callable_rater_with_its_output_checked() -> None:
     def prefer_shorter(prompts, first, second):
         return np.array([float(len(a) < len(b)) for a, b in zip(first, second, strict=True)])
 
-    assert isinstance(prefer_shorter, Rater)
+    rater = CallableRater(prefer_shorter)
+    np.testing.assert_array_equal(rater.p_first(["p", "p"], ["a", "abc"], ["ab", "b"]), [1.0, 0.0])
+    with pytest.raises(ValueError, match=r"one probability per pair, shape \(3,\)"):
+        CallableRater(lambda prompts, first, second: [0.5])(["p"] * 3, ["a"] * 3, ["b"] * 3)
+    with pytest.raises(ValueError, match="expected probabilities"):
+        CallableRater(lambda prompts, first, second: [2.0])(["p"], ["a"], ["b"])
 
 
 @pytest.mark.parametrize("bad", [[0.5, 1.5], [-0.1], [float("nan")], [0.2, float("inf")]])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -9,17 +12,19 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from duelgym.agents.base import RewardModel
+import duelgym
 from duelgym.agents.reward_models import (
     ENN,
     LaplaceRewardModel,
     PointRewardModel,
     ReplayBuffer,
     TrainingConfig,
+    accuracy,
     dyadic_joint_nll,
     marginal_nll,
     polyadic_joint_nll,
 )
+from duelgym.envs import random_comparisons
 
 
 def comparisons(n: int, dim: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -30,13 +35,19 @@ def comparisons(n: int, dim: int, seed: int) -> tuple[torch.Tensor, torch.Tensor
     return first, second, choices
 
 
-def test_models_follow_the_reward_model_protocol() -> None:
+def test_models_return_the_documented_shapes_and_the_mean_of_their_samples() -> None:
+    features = torch.randn(4, 7, 3)
     for model in (PointRewardModel(3, seed=0), ENN(3, seed=0), LaplaceRewardModel(3, seed=0)):
-        assert isinstance(model, RewardModel)
-        features = torch.randn(4, 7, 3)
+        model.update(*comparisons(8, 3, seed=0))
         assert model.sample_utilities(features).shape == (model.num_particles, 4, 7)
-        assert model.mean_utility(features).shape == (4, 7)
         assert model.sample_utilities(features.numpy()).shape == (model.num_particles, 4, 7)
+        assert model.mean_utility(features).shape == (4, 7)
+    for model in (PointRewardModel(3, seed=0), ENN(3, seed=0)):
+        model.update(*comparisons(8, 3, seed=0))
+        torch.testing.assert_close(model.mean_utility(features), model.sample_utilities(features).mean(dim=0))
+    laplace = LaplaceRewardModel(3, seed=0)
+    laplace.update(*comparisons(8, 3, seed=0))
+    torch.testing.assert_close(laplace.mean_utility(features), features.double() @ laplace.mean)
 
 
 @pytest.mark.parametrize("hidden_sizes", [(), (16,), (16, 8)])
@@ -165,28 +176,100 @@ class FixedParticles:
     def sample_utilities(self, features) -> torch.Tensor:
         return (torch.as_tensor(features, dtype=torch.float64) @ self.weights.T).movedim(-1, 0)
 
+    def mean_utility(self, features) -> torch.Tensor:
+        return self.sample_utilities(features).mean(dim=0)
 
-def test_dyadic_joint_nll_matches_the_exact_average_over_all_pairs() -> None:
+
+def brute_force_polyadic_nll(model: FixedParticles, first, second, p_first, tau: int, kappa: int) -> float:
+    """The exact expectation over anchor sets, resampled points and Bernoulli labels, by enumeration."""
+    difference = model.sample_utilities(first) - model.sample_utilities(second)  # (M, n)
+    q = torch.sigmoid(difference)
+    total, sets = 0.0, list(itertools.combinations(range(len(p_first)), kappa))
+    for anchors in sets:
+        for points in itertools.product(anchors, repeat=tau):
+            for labels in itertools.product((0, 1), repeat=tau):
+                probability = kappa**-tau
+                joint = torch.ones(model.num_particles, dtype=torch.float64)
+                for i, y in zip(points, labels, strict=True):
+                    probability *= float(p_first[i]) if y else 1 - float(p_first[i])
+                    joint = joint * (q[:, i] if y else 1 - q[:, i])
+                total += probability * -math.log(joint.mean().item())
+    return total / len(sets)
+
+
+def test_polyadic_joint_nll_matches_a_brute_force_expectation() -> None:
     model = FixedParticles(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 2.0]], dtype=torch.float64))
-    first, second, choices = comparisons(6, 2, seed=3)
-    log_q = F.logsigmoid((2 * choices.double() - 1) * (model.sample_utilities(first) - model.sample_utilities(second)))
-    exact = np.mean(
-        [
-            -(torch.logsumexp(log_q[:, i] + log_q[:, j], dim=0) - np.log(3)).item()
-            for i in range(6)
-            for j in range(6)
-            if i != j
-        ]
+    first, second, _ = comparisons(5, 2, seed=3)
+    p_first = torch.tensor([0.9, 0.2, 0.5, 1.0, 0.0], dtype=torch.float64)
+    for tau, kappa in ((3, 2), (2, 3), (1, 1)):
+        exact = brute_force_polyadic_nll(model, first, second, p_first, tau, kappa)
+        estimate = polyadic_joint_nll(model, first, second, p_first, tau=tau, kappa=kappa, num_groups=200_000)
+        assert estimate == pytest.approx(exact, rel=0.01), (tau, kappa)
+    assert dyadic_joint_nll(model, first, second, p_first, tau=3, num_groups=200_000) == pytest.approx(
+        brute_force_polyadic_nll(model, first, second, p_first, 3, 2), rel=0.01
     )
-    estimate = dyadic_joint_nll(model, first, second, choices, num_pairs=200_000)
-    assert estimate == pytest.approx(exact, rel=0.01)
-    assert polyadic_joint_nll(model, first, second, choices, tau=1, kappa=1, num_groups=50_000) == pytest.approx(
-        marginal_nll(model, first, second, choices), rel=0.02
-    )
+
+
+def test_joint_nll_of_one_particle_is_tau_times_its_marginal_nll() -> None:
     single = FixedParticles(torch.tensor([[1.0, -0.5]], dtype=torch.float64))
-    assert dyadic_joint_nll(single, first, second, choices, num_pairs=100_000) == pytest.approx(
-        2 * marginal_nll(single, first, second, choices), rel=0.02
+    first, second, _ = comparisons(40, 2, seed=4)
+    p_first = torch.rand(40, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    marginal = marginal_nll(single, first, second, p_first)
+    assert dyadic_joint_nll(single, first, second, p_first, num_groups=100_000) == pytest.approx(
+        10 * marginal, rel=0.02
     )
+    assert polyadic_joint_nll(single, first, second, p_first, tau=1, kappa=1, num_groups=100_000) == pytest.approx(
+        marginal, rel=0.02
+    )
+
+
+def test_joint_nll_rewards_particles_that_disagree_where_the_truth_is_uncertain() -> None:
+    # The truth is p = 0.5 on every comparison. One confident particle (w = ±1) pays on every repeated label; two
+    # particles that disagree (w = +1 and w = −1) have the same mean prediction per comparison only on average, but
+    # jointly they hedge: the joint NLL separates them although each particle alone is as confident.
+    first, second, _ = comparisons(200, 1, seed=6)
+    p_first = torch.full((200,), 0.5, dtype=torch.float64)
+    confident = FixedParticles(torch.tensor([[3.0]], dtype=torch.float64))
+    hedging = FixedParticles(torch.tensor([[3.0], [-3.0]], dtype=torch.float64))
+    assert dyadic_joint_nll(hedging, first, second, p_first) < dyadic_joint_nll(confident, first, second, p_first) - 1
+
+
+def test_marginal_nll_of_probabilities_is_the_expected_nll_of_choices() -> None:
+    model = FixedParticles(torch.tensor([[1.0, 0.0], [0.5, -1.0]], dtype=torch.float64))
+    first, second, _ = comparisons(6, 2, seed=7)
+    p_first = torch.tensor([0.1, 0.3, 0.5, 0.7, 0.9, 1.0], dtype=torch.float64)
+    q = torch.sigmoid(model.sample_utilities(first) - model.sample_utilities(second)).mean(dim=0)
+    expected = -(p_first * q.log() + (1 - p_first) * (1 - q).log()).mean().item()
+    assert marginal_nll(model, first, second, p_first) == pytest.approx(expected, rel=1e-12)
+    choices = torch.tensor([1.0, 0.0, 0.0, 1.0, 1.0, 0.0])
+    observed = -torch.where(choices == 1, q.log(), (1 - q).log()).mean().item()
+    assert marginal_nll(model, first, second, choices) == pytest.approx(observed, rel=1e-12)
+
+
+def test_accuracy_ranks_by_the_posterior_mean_utility() -> None:
+    # Particle differences +10, −2, −2: the mean utility prefers the first (mean difference +2), while the mean
+    # probability does not ((σ(10) + 2σ(−2)) / 3 ≈ 0.41). Accuracy follows the mean utility, as the agents serve.
+    model = FixedParticles(torch.tensor([[10.0], [-2.0], [-2.0]], dtype=torch.float64))
+    first, second = torch.ones(3, 1), torch.zeros(3, 1)
+    assert accuracy(model, first, second, torch.tensor([1.0, 1.0, 0.0])) == pytest.approx(2 / 3)
+    assert accuracy(model, first, second, torch.tensor([0.9, 0.9, 0.9])) == pytest.approx(0.9)
+    tie = FixedParticles(torch.tensor([[1.0], [-1.0]], dtype=torch.float64))
+    assert accuracy(tie, first, second, torch.tensor([1.0, 0.0, 1.0])) == 0.5
+
+
+def test_joint_nll_separates_laplace_enn_and_point_on_lineardueling() -> None:
+    """After 256 passive comparisons (one seed, fixed draws): Laplace < ENN < point, by clear margins."""
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=32)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    first, second, _, p_first = random_comparisons(env, 32, rng)
+    models = {"laplace": LaplaceRewardModel(5, seed=0), "enn": ENN(5, seed=0), "point": PointRewardModel(5, seed=0)}
+    for _ in range(8):
+        data = random_comparisons(env, 1, rng)[:3]
+        for model in models.values():
+            model.update(*data)
+    nll = {name: dyadic_joint_nll(model, first, second, p_first) for name, model in models.items()}
+    assert nll["laplace"] < nll["enn"] < nll["point"], nll
 
 
 @given(weights=st.lists(st.floats(-3, 3), min_size=2, max_size=2), seed=st.integers(0, 1000))
@@ -197,6 +280,63 @@ def test_joint_nll_of_identical_particles_equals_that_of_one(weights: list, seed
     assert dyadic_joint_nll(one, first, second, choices) == pytest.approx(
         dyadic_joint_nll(many, first, second, choices)
     )
+
+
+def test_reported_cross_entropy_is_per_comparison_and_per_particle() -> None:
+    first, second, choices = comparisons(16, 3, seed=8)
+    for model in (ENN(3, num_particles=10, seed=0, training=TrainingConfig(steps_per_update=1, minibatch_size=16)),
+                  PointRewardModel(3, seed=0, training=TrainingConfig(steps_per_update=1, minibatch_size=16))):
+        difference = model.sample_utilities(first) - model.sample_utilities(second)  # before the step
+        expected = F.binary_cross_entropy_with_logits(difference, choices.expand_as(difference)).item()
+        assert model.update(first, second, choices)["cross_entropy"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_bootstrap_cross_entropy_averages_over_the_kept_comparisons() -> None:
+    enn = ENN(3, num_particles=6, bootstrap_probability=0.3, prior_scale=2.0, seed=0)
+    enn.update(*comparisons(40, 3, seed=9))
+    batch = enn.buffer.sample(40)
+    with torch.no_grad():
+        trainable = enn.network(torch.stack([batch["first"], batch["second"]]))
+        logits = trainable[:, 0] - trainable[:, 1] + 2.0 * batch["prior_difference"].T
+        expected = 0.0
+        for k in range(6):
+            kept = batch["mask"][:, k] == 1
+            expected += F.binary_cross_entropy_with_logits(logits[k, kept], batch["choice"][kept]).item()
+        assert enn._loss(batch).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_enn_anchors_are_a_copy_of_the_initial_weights_and_the_penalty_pulls_toward_them() -> None:
+    enn = ENN(3, num_particles=4, regularization=1.0, regularization_schedule="constant", seed=0)
+    initial = [p.detach().clone() for p in enn.network.parameters()]
+    metrics = enn.update(*comparisons(32, 3, seed=10))
+    for anchor, start, live in zip(enn.anchors, initial, enn.network.parameters(), strict=True):
+        assert torch.equal(anchor, start)
+        assert anchor.data_ptr() != live.data_ptr()
+    assert metrics["regularization"] > 0
+    # A strong pull keeps the weights much closer to their anchors than no pull does.
+    def distance(regularization: float) -> float:
+        model = ENN(3, num_particles=4, regularization=regularization, regularization_schedule="constant", seed=0)
+        for seed in range(5):
+            model.update(*comparisons(32, 3, seed))
+        return sum((p - a).pow(2).sum().item() for p, a in zip(model.network.parameters(), model.anchors, strict=True))
+
+    assert distance(10.0) < 0.5 * distance(0.0)
+
+
+def test_laplace_samples_have_the_posterior_covariance_in_several_dimensions() -> None:
+    # Correlated features give a non-diagonal covariance, where sampling with the wrong Cholesky side shows.
+    generator = torch.Generator().manual_seed(11)
+    mixing = torch.tensor([[1.0, 0.0, 0.0], [0.9, 0.3, 0.0], [0.5, -0.8, 0.2]], dtype=torch.float64)
+    first = torch.randn(300, 3, generator=generator, dtype=torch.float64) @ mixing.T
+    second = torch.zeros_like(first)
+    choices = (torch.rand(300, generator=generator, dtype=torch.float64) < 0.5).double()
+    model = LaplaceRewardModel(3, seed=0)
+    model.update(first, second, choices)
+    covariance = model.covariance
+    assert (covariance - torch.diag(covariance.diagonal())).abs().max() > 0.2 * covariance.diagonal().max()
+    samples = model.sample_theta(50_000)
+    torch.testing.assert_close(samples.mean(dim=0), model.mean, atol=0.02 * covariance.diagonal().max().sqrt(), rtol=0)
+    torch.testing.assert_close(torch.cov(samples.T), covariance, atol=0.05 * covariance.diagonal().max(), rtol=0)
 
 
 # ---- bad input ---------------------------------------------------------------------------------------------

@@ -39,7 +39,10 @@ def test_samples_are_members_and_reproducible() -> None:
     samples = [space.sample() for _ in range(20)]
     assert all(s in space for s in samples)
     assert any(len(s) > 0 for s in samples)
-    assert samples == [UnicodeText(50, seed=1).sample() for _ in range(1)] + samples[1:]
+    again = UnicodeText(50, seed=1)
+    assert samples == [again.sample() for _ in range(20)]
+    other = UnicodeText(50, seed=2)
+    assert samples != [other.sample() for _ in range(20)]
     masked = space.sample(mask=(5, None))
     assert len(masked) == 5 and masked in space
 

@@ -39,8 +39,13 @@ def as_comparisons(
     input_dim: int,
     device: torch.device,
     dtype: torch.dtype,
+    probabilities: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """A batch of n comparisons as tensors (n, d), (n, d), (n,); choices must be exactly 0 or 1."""
+    """A batch of n comparisons as tensors (n, d), (n, d), (n,).
+
+    ``choices`` must be exactly 0 or 1 (1 = first preferred); with ``probabilities=True`` any value in [0, 1] is
+    accepted (the probability that the first is preferred, e.g. the rater's true ``p_first``).
+    """
     first = as_features(features_first, input_dim, device, dtype, "features_first")
     second = as_features(features_second, input_dim, device, dtype, "features_second")
     if first.ndim != 2 or first.shape != second.shape or first.shape[0] == 0:
@@ -57,8 +62,9 @@ def as_comparisons(
             f"choices must have shape ({first.shape[0]},) (one per comparison), got {tuple(choices.shape)}"
         )
     choices = choices.to(device=device, dtype=dtype)
-    invalid = (choices != 0) & (choices != 1)
+    invalid = ~((choices >= 0) & (choices <= 1)) if probabilities else (choices != 0) & (choices != 1)
     if invalid.any():
         index = int(invalid.nonzero()[0, 0])
-        raise ValueError(f"choices must be 0 or 1 (1 = first preferred), got {choices[index].item()} at index {index}")
+        expected = "probabilities in [0, 1]" if probabilities else "0 or 1 (1 = first preferred)"
+        raise ValueError(f"choices must be {expected}, got {choices[index].item()} at index {index}")
     return first, second, choices

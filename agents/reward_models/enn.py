@@ -34,9 +34,11 @@ RegularizationSchedule = Literal["constant", "inverse_data"]
 DEFAULT_HIDDEN_SIZES = (64, 64)
 #: Prior widths: the matched prior of enn (same architecture as the trainable part).
 DEFAULT_PRIOR_HIDDEN_SIZES = (64, 64)
-#: s: with our initialisation a prior MLP's centred outputs spread by 0.036 per unit of s, so s = 10 gives a prior
-#: spread of 0.36 utility units, near the true spread of LinearDuel-v0 (0.45 at ‖θ*‖ = 1). Among s in {1, 3, 10, 30}
-#: it had the lowest dyadic-NLL excess over Laplace overall (benchmarks/reward_model_defaults.py).
+#: s, in logit units (the model learns r = u/T, the rater's Bradley-Terry logits). Measured within-context spread
+#: of the particles' prior outputs at s = 10: 0.35 on LinearDuel-v0 arms against a true logit spread of 0.45
+#: (‖θ*‖ = 1, T = 1), 0.88 on LLMDuel-v0 candidates against 2.13 (T = 0.1): about right on the synthetic envs and
+#: 2.4× too narrow on LLMDuel-v0 (the spread grows linearly with s). Among s in {1, 3, 10, 30} it had the lowest
+#: joint-NLL excess over Laplace overall (benchmarks/reward_model_defaults.py).
 DEFAULT_PRIOR_SCALE = 10.0
 #: λ and schedule of the anchored penalty: λ_eff = 10 / (comparisons in the buffer), the weight of a fixed prior in a
 #: posterior, so the particles keep concentrating as data grows. Against the constant λ = 0.01 (which had the lowest
@@ -59,7 +61,7 @@ class ENN(TrainedRewardModel):
         num_particles: M ≥ 1 (10 by default; :data:`LARGE_ENN` has 100).
         hidden_sizes: Widths of each trainable MLP g_θk.
         prior_hidden_sizes: Widths of each frozen prior MLP p_k.
-        prior_scale: s ≥ 0 (0 removes the priors: an anchored ensemble as in oat).
+        prior_scale: s ≥ 0, in logit units (0 removes the priors: an anchored ensemble as in oat).
         regularization: λ ≥ 0 of the anchored penalty.
         regularization_schedule: ``"inverse_data"`` (λ_eff = λ / buffer size, the default) or ``"constant"``
             (λ_eff = λ).
@@ -131,9 +133,11 @@ class ENN(TrainedRewardModel):
         trainable = self.network(torch.stack([batch["first"], batch["second"]]))  # (M, 2, B)
         logits = trainable[:, 0] - trainable[:, 1] + self.prior_scale * batch["prior_difference"].T  # (M, B)
         cross_entropy = F.binary_cross_entropy_with_logits(logits, batch["choice"].expand_as(logits), reduction="none")
-        if "mask" in batch:
-            cross_entropy = cross_entropy * batch["mask"].T
-        return cross_entropy.mean(dim=1).sum()
+        if "mask" not in batch:
+            return cross_entropy.mean(dim=1).sum()
+        # Each particle averages over the comparisons its bootstrap mask keeps (none kept: no gradient).
+        mask = batch["mask"].T  # (M, B)
+        return ((cross_entropy * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)).sum()
 
     def _penalty_weight(self) -> float:
         if self.regularization_schedule == "inverse_data":

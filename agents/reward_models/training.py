@@ -149,9 +149,11 @@ class TrainedRewardModel:
         """Add n comparisons ((n, d), (n, d), (n,) with choice 1.0 = first preferred) and train on the buffer.
 
         Takes ``training.steps_per_update`` Adam steps on minibatches from the buffer. Returns the last step's
-        ``cross_entropy``, the ``regularization`` penalty (mean over members) after the update, ``buffer_size``
-        and ``comparisons_seen``. A non-finite loss stops training before the parameters change, with a
-        ``FloatingPointError`` naming the update and its comparisons.
+        ``cross_entropy`` (nats per comparison, averaged over the M member networks, so that the point model and
+        the ENN report on one scale: ln 2 ≈ 0.69 for utilities that are all equal), the ``regularization``
+        penalty (mean over members) after the update, ``buffer_size`` and ``comparisons_seen``. A non-finite loss
+        stops training before the parameters change, with a ``FloatingPointError`` naming the update and its
+        comparisons.
         """
         first, second, choices = as_comparisons(
             features_first, features_second, choices, self.input_dim, self.device, self.dtype
@@ -174,7 +176,7 @@ class TrainedRewardModel:
             self._add_penalty_gradients()
             self.optimizer.step()
         return {
-            "cross_entropy": loss.item(),
+            "cross_entropy": loss.item() / self.num_particles,
             "regularization": self._penalty(),
             "buffer_size": float(len(self.buffer)),
             "comparisons_seen": float(self.comparisons_seen),
