@@ -68,6 +68,6 @@ def test_enn_joint_nll_is_lower_than_the_point_models_on_small_data() -> None:
             point.update(*data)
             enn.update(*data)
         margins.append(dyadic_joint_nll(point, first, second, p_first) - dyadic_joint_nll(enn, first, second, p_first))
-    # After 256 comparisons: measured mean margin 0.029 nats per pair over 8 seeds (smallest −0.009),
-    # asserted with room at 0.01.
-    assert np.mean(margins) >= 0.01, margins
+    # After 256 comparisons (joint NLL with dyadic sampling, nats per group of 10): measured mean margin 0.175
+    # over 8 seeds (smallest −0.030), asserted with room at 0.05.
+    assert np.mean(margins) >= 0.05, margins
