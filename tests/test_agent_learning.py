@@ -24,7 +24,7 @@ def run(name: str, seed: int) -> tuple[float, float]:
         pairs = agent.select(obs)
         next_obs, reward, _, _, info = env.step(pairs)
         agent.observe(obs, pairs, reward)
-        cumulative += float(info["regret_strong"].sum())
+        cumulative += float(info["final_info"]["regret_strong"].sum())
         obs = next_obs
     utilities = obs["arms"].astype(np.float64) @ env.unwrapped.problem.theta
     served = utilities[np.arange(BATCH), agent.respond(obs)]
