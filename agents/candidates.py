@@ -112,13 +112,23 @@ class CandidateAgent:
         return self.pairs(self.features(observations)).cpu().numpy().astype(np.int64)
 
     def observe(self, observations: Any, pairs: Any, choices: Any) -> dict[str, float]:
-        """Update the reward model on the features of the queried pairs and the choices (1.0 = first preferred)."""
+        """Update the reward model on the features of the queried pairs and the choices (1.0 = first preferred).
+
+        ``pairs`` is an int array (B, 2) of candidate indices in [0, N − 1]; anything else raises a ``ValueError``.
+        """
         features = self.features(observations)
         pairs = torch.as_tensor(np.asarray(pairs), device=self.device)
         batch = features.shape[0]
         if pairs.shape != (batch, 2) or pairs.dtype not in (torch.int32, torch.int64):
             raise ValueError(
                 f"pairs must be an int array of shape ({batch}, 2), got {tuple(pairs.shape)} {pairs.dtype}"
+            )
+        out_of_range = (pairs < 0) | (pairs >= self.num_candidates)
+        if out_of_range.any():
+            row, column = (int(i) for i in out_of_range.nonzero()[0])
+            raise ValueError(
+                f"pairs[{row}, {column}] = {int(pairs[row, column])} is not a candidate index; expected indices in "
+                f"[0, {self.num_candidates - 1}] (negative indices do not count from the end)"
             )
         rows = torch.arange(batch, device=self.device)
         first, second = features[rows, pairs[:, 0]], features[rows, pairs[:, 1]]

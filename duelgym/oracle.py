@@ -110,10 +110,7 @@ class CallableRater:
         self.function = function
 
     def p_first(self, contexts: Sequence[Any], first: Sequence[Any], second: Sequence[Any]) -> NDArray[np.float64]:
-        p = check_probabilities(self.function(contexts, first, second), source="the rater")
-        if p.shape != (len(first),):
-            raise ValueError(f"the rater must return one probability per pair, shape ({len(first)},), got {p.shape}")
-        return p
+        return check_probabilities(self.function(contexts, first, second), source="the rater", size=len(first))
 
     __call__ = p_first
 
@@ -166,14 +163,46 @@ class HuggingFaceRater:
     __call__ = p_first
 
 
-def check_probabilities(p_first: ArrayLike, source: str = "rater") -> NDArray[np.float64]:
-    """``p_first`` as a float64 array, or a ``ValueError`` naming ``source`` and the first bad entry."""
-    p = np.asarray(p_first, dtype=np.float64)
+def check_probabilities(p_first: ArrayLike, source: str = "rater", size: int | None = None) -> NDArray[np.float64]:
+    """``p_first`` as a float64 array, or an error naming ``source``, what it returned and what was expected.
+
+    Args:
+        p_first: Probabilities: an array (or list, or CPU tensor) of real numbers in [0, 1].
+        source: Who produced them, for the error messages (``"the rater"``).
+        size: If given, the number of pairs asked about: ``p_first`` must have shape ``(size,)``.
+
+    Raises:
+        TypeError: ``p_first`` is not an array of real numbers (strings, None, objects, ragged lists).
+        ValueError: ``p_first`` has the wrong shape, or an entry is NaN, infinite or outside [0, 1].
+    """
+    try:
+        raw = np.asarray(p_first)
+    except (TypeError, ValueError) as error:  # ragged nested sequences, objects numpy cannot convert
+        raise TypeError(
+            f"{source} returned p_first={_preview(p_first)} of type {type(p_first).__name__}, which is not an array; "
+            "expected an array of probabilities in [0, 1]"
+        ) from error
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{source} returned p_first={_preview(p_first)} with dtype {raw.dtype}; expected real numbers "
+            "(probabilities in [0, 1]), not strings or objects"
+        )
+    p = raw.astype(np.float64)
+    if size is not None and p.shape != (size,):
+        raise ValueError(
+            f"{source} returned p_first of shape {p.shape} for {size} pairs; expected one probability per pair, "
+            f"shape ({size},)"
+        )
     bad = ~np.isfinite(p) | (p < 0.0) | (p > 1.0)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(f"{source} returned p_first={p[index]!r} at index {index}; expected probabilities in [0, 1]")
     return p
+
+
+def _preview(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def sample_choices(p_first: ArrayLike, rng: np.random.Generator) -> NDArray[np.float64]:

@@ -105,7 +105,9 @@ class TextDuel:
     ) -> tuple[NDArray[np.float64], dict[str, NDArray[Any]]]:
         prompts = [self.prompts[i] for i in prompt_ids]
         p_first = check_probabilities(
-            self.rater.p_first(prompts, [a for a, _ in pairs], [b for _, b in pairs]), source="the rater"
+            self.rater.p_first(prompts, [a for a, _ in pairs], [b for _, b in pairs]),
+            source="the rater",
+            size=len(pairs),
         )
         return sample_choices(p_first, rng), {"p_first": p_first, **self.prompt_info(prompt_ids)}
 

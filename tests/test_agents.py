@@ -197,6 +197,24 @@ def test_observations_of_the_wrong_shape_are_rejected() -> None:
         agent.observe(obs, np.zeros((3, 2), dtype=np.int64), np.zeros(3))
 
 
+@pytest.mark.parametrize("name", ["dts", "laplace-dts", "passive"])
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        (-1, r"pairs\[1, 0\] = -1 is not a candidate index; expected indices in \[0, 31\] \(negative indices"),
+        (32, r"pairs\[1, 0\] = 32 is not a candidate index; expected indices in \[0, 31\]"),
+        (1000, r"pairs\[1, 0\] = 1000 is not a candidate index"),
+    ],
+)
+def test_observe_rejects_pair_indices_outside_the_candidates(name: str, bad: int, match: str) -> None:
+    # Before: -1 wrapped around and learned from the last candidate; 32 raised torch's bare IndexError.
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=2)
+    obs, _ = env.reset(seed=0)
+    agent = duelgym.agents.make(name, env, seed=0)
+    with pytest.raises(ValueError, match=match):
+        agent.observe(obs, np.array([[0, 1], [bad, 2]]), np.ones(2))
+
+
 class TextEnv(gym.Env):
     observation_space = UnicodeText(32)
     action_space = TextPair(32)

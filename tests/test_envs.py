@@ -347,6 +347,26 @@ def test_bad_matrix_arguments_are_rejected(kwargs: dict, match: str) -> None:
         duelgym.make("MatrixDuel-v0", **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("matrix", "error", "match"),
+    [
+        (
+            "abc",
+            TypeError,
+            r"matrix must be a square K×K array of probabilities \(real numbers\), got 'abc' of type str",
+        ),
+        ([["a", "b"], ["c", "d"]], TypeError, r"matrix must be .* with dtype <U1"),
+        ([[0.5, None], [None, 0.5]], TypeError, r"matrix must be .* with dtype object"),
+        ([[0.5, 0.5], [0.5]], ValueError, r"matrix must be a square K×K array of probabilities, got ragged rows"),
+    ],
+)
+def test_a_matrix_that_is_not_numbers_gets_a_clear_error(matrix, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        validate_preference_matrix(matrix)
+    with pytest.raises(error, match=match):
+        duelgym.make("MatrixDuel-v0", matrix=matrix)
+
+
 @pytest.mark.parametrize("env_id", ARM_ENV_IDS)
 def test_step_before_reset_and_after_the_episode_ends_raises_reset_needed(env_id: str) -> None:
     raw = duelgym.make(env_id).unwrapped

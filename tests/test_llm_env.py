@@ -108,6 +108,41 @@ def test_a_rater_returning_bad_probabilities_is_reported(bad: float) -> None:
         env.step(("a", "b"))
 
 
+class OneAnswerRater:
+    """A rater object (with ``p_first``) that answers one probability whatever the batch: a batching bug."""
+
+    def p_first(self, prompts, first, second):
+        return np.array([0.7])
+
+
+@pytest.mark.parametrize("rater", [OneAnswerRater(), lambda p, a, b: np.array([0.7])])
+def test_a_rater_returning_the_wrong_number_of_probabilities_is_reported(rater) -> None:
+    venv = duelgym.make_vec("LLMDuel-v0", num_envs=4, prompts=["p", "q"], rater=rater)
+    venv.reset(seed=0)
+    # Before: p_first of shape (1,) gave rewards of shape (1,) for 4 envs, silently.
+    with pytest.raises(ValueError, match=r"the rater returned p_first of shape \(1,\) for 4 pairs; expected .*\(4,\)"):
+        venv.step([("a", "b")] * 4)
+
+
+@pytest.mark.parametrize(
+    ("returned", "match"),
+    [
+        (
+            ["first", "second"],
+            r"the rater returned p_first=\['first', 'second'\] with dtype <U6; expected real numbers",
+        ),
+        (["0.5", "0.5"], r"with dtype <U3; expected real numbers"),
+        ([0.5, None], r"with dtype object; expected real numbers"),
+        ([[0.5], [0.5, 0.5]], r"which is not an array"),
+    ],
+)
+def test_a_rater_returning_strings_or_objects_is_reported(returned, match: str) -> None:
+    env = duelgym.make_vec("LLMDuel-v0", num_envs=2, prompts=["p"], rater=lambda p, a, b: returned)
+    env.reset(seed=0)
+    with pytest.raises(TypeError, match=match):
+        env.step([("a", "b")] * 2)
+
+
 def test_the_base_model_against_itself_wins_half_and_best_of_n_beats_a_random_pick() -> None:
     env = duelgym.make("LLMDuel-v0", split="eval", num_prompts=30)
     lm = load(env.unwrapped.base_lm)
