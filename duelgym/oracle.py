@@ -118,7 +118,8 @@ class CallableRater:
 class HuggingFaceRater:
     """A Hugging Face sequence-classification reward model as a rater: utility = logit 0 of (prompt, response).
 
-    Loads from a local directory or the local Hugging Face cache only (never downloads).
+    Loads from a local directory or the local Hugging Face cache only (never downloads). Texts are scored in batches
+    of ``batch_size``, padded on the right, so a batch gives the same scores as one text at a time.
 
     Args:
         name_or_path: Directory saved with ``save_pretrained`` or a cached model name.
@@ -139,6 +140,10 @@ class HuggingFaceRater:
                 f"local Hugging Face cache (offline: nothing is downloaded): {error}"
             ) from error
         self.model = self.model.to(device).eval()
+        # Pad on the right when batching: with left padding a model with absolute positions (GPT-2) sees every
+        # shorter text shifted and scores it differently than alone. Sequence-classification heads read the first
+        # token (encoders) or the last non-padding token (decoders), which right padding leaves in place.
+        self.tokenizer.padding_side = "right"
         self.device = device
         self.batch_size = batch_size
         self.bradley_terry = BradleyTerry(temperature)

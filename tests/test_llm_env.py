@@ -156,7 +156,8 @@ def test_the_base_model_against_itself_wins_half_and_best_of_n_beats_a_random_pi
     assert perfect.mean > random_pick.mean + 0.2
 
 
-def test_a_local_hugging_face_reward_model_is_a_rater(tmp_path) -> None:
+def save_tiny_reward_model(path) -> str:
+    """A randomly initialised GPT-2 sequence classifier (16 wide, 1 layer) and tokenizer saved under ``path``."""
     from transformers import GPT2Config, GPT2ForSequenceClassification
 
     from duelgym.lm.vocabulary import build_tokenizer
@@ -167,8 +168,13 @@ def test_a_local_hugging_face_reward_model_is_a_rater(tmp_path) -> None:
         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id,
     )  # fmt: skip
     torch.manual_seed(0)
-    GPT2ForSequenceClassification(config).save_pretrained(tmp_path)
-    tokenizer.save_pretrained(tmp_path)
+    GPT2ForSequenceClassification(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+def test_a_local_hugging_face_reward_model_is_a_rater(tmp_path) -> None:
+    save_tiny_reward_model(tmp_path)
     env = duelgym.make("LLMDuel-v0", prompts=["rev abc", "sort 3 1 2"], rater=str(tmp_path), temperature=0.5)
     rater = env.unwrapped.rater
     p = rater.p_first(["rev abc", "rev abc"], ["cba", "xyz"], ["xyz", "cba"])
@@ -177,3 +183,23 @@ def test_a_local_hugging_face_reward_model_is_a_rater(tmp_path) -> None:
     env.reset(seed=0)
     _, reward, _, _, info = env.step(("cba", "xyz"))
     assert reward in (0.0, 1.0) and 0.0 < info["p_first"] < 1.0
+
+
+def test_hugging_face_rater_gives_the_same_p_first_batched_as_one_pair_at_a_time(tmp_path) -> None:
+    from duelgym.oracle import HuggingFaceRater
+
+    # Texts of very different lengths (so padding matters), 7 pairs in batches of 3 (so batch boundaries matter).
+    prompts = ["rev abc", "sort 3 1 2", "add 12 34", "rev hello world", "sort 9", "add 1 2", "rev x"]
+    first = ["cba", "1 2 3", "[46]", "dlrow olleh and then some", "9", "3", "x"]
+    second = ["abc", "3 2 1 0", "46", "x", "[9]", "[3] plus filler words", "xx"]
+    rater = HuggingFaceRater(save_tiny_reward_model(tmp_path), temperature=0.5, batch_size=3)
+    batched = rater.p_first(prompts, first, second)
+    one_at_a_time = np.array([rater.p_first([p], [a], [b])[0] for p, a, b in zip(prompts, first, second, strict=True)])
+    assert batched.shape == (7,)
+    np.testing.assert_allclose(batched, one_at_a_time, atol=1e-6)
+    # The comparison can fail: the pairs' probabilities differ, so scores of mixed-up order would not match...
+    assert np.abs(one_at_a_time - one_at_a_time[::-1]).max() > 1e-3
+    assert np.abs(one_at_a_time - np.roll(one_at_a_time, 1)).max() > 1e-3
+    # ...and left padding (the bug this test was written for: GPT-2 then sees shifted positions) changes the scores.
+    rater.tokenizer.padding_side = "left"
+    assert np.abs(rater.p_first(prompts, first, second) - one_at_a_time).max() > 1e-3
