@@ -67,5 +67,22 @@ class CandidateWrapper(VectorWrapper):
         return self.observe_prompts(prompts), rewards, terminated, truncated, info
 
     def responses(self, indices: NDArray[np.integer]) -> list[str]:
-        """The texts of candidate ``indices[i]`` of the current prompt i (for example an agent's ``respond``)."""
-        return [self._texts[row][int(i)] for row, i in enumerate(indices)]
+        """The texts of candidate ``indices[i]`` of the current prompt i (for example an agent's ``respond``).
+
+        ``indices`` is an int array (B,) of candidate indices in [0, N − 1]; anything else raises an error (a
+        negative index would otherwise silently pick a candidate counted from the end).
+        """
+        served = np.asarray(indices)
+        if served.dtype.kind not in "iu" or served.shape != (len(self._texts),):
+            raise ValueError(
+                f"indices must be an int array of shape ({len(self._texts)},), one candidate per prompt, "
+                f"got shape {served.shape} and dtype {served.dtype}"
+            )
+        out_of_range = (served < 0) | (served >= self.pool.num_candidates)
+        if out_of_range.any():
+            row = int(np.argmax(out_of_range))
+            raise ValueError(
+                f"indices[{row}] = {served[row]} is not a candidate index; expected indices in "
+                f"[0, {self.pool.num_candidates - 1}]"
+            )
+        return [self._texts[row][int(i)] for row, i in enumerate(served)]

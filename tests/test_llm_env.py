@@ -68,6 +68,27 @@ def test_agents_run_on_llm_duel_through_the_candidate_pool(tiny_lm: str) -> None
     assert len(env.pool) >= 4
 
 
+def test_candidate_wrapper_reports_the_queried_candidates_as_final_obs_and_checks_served_indices(tiny_lm) -> None:
+    env = CandidateWrapper(duelgym.make_vec("LLMDuel-v0", num_envs=3), CandidatePool(load(tiny_lm), num_candidates=4))
+    obs, info = env.reset(seed=0)
+    assert info["prompt_id"].shape == (3,) and info["_prompt_id"].all()
+    queried = env.prompts
+    next_obs, _, _, _, info = env.step(np.array([[0, 1], [2, 3], [1, 1]]))
+    final = info["final_obs"]
+    assert final.dtype == object and info["_final_obs"].all()
+    assert all(final[i] in env.single_observation_space for i in range(3)), "final_obs in the wrapper's space"
+    assert all(np.array_equal(final[i]["arms"], obs["arms"][i]) for i in range(3))
+    assert [env.unwrapped.prompts[i] for i in info["final_info"]["prompt_id"]] == list(queried)
+    assert next_obs["arms"].shape == (3, 4, 24)
+    assert len(env.responses(np.array([0, 3, 1]))) == 3
+    with pytest.raises(ValueError, match=r"indices\[1\] = -1 is not a candidate index; expected indices in \[0, 3\]"):
+        env.responses(np.array([0, -1, 1]))
+    with pytest.raises(ValueError, match=r"indices\[2\] = 4 is not a candidate index"):
+        env.responses(np.array([0, 1, 4]))
+    with pytest.raises(ValueError, match=r"indices must be an int array of shape \(3,\)"):
+        env.responses(np.array([0.0, 1.0, 2.0]))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
