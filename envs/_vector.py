@@ -25,9 +25,7 @@ __all__ = ["object_array", "same_step_info", "with_masks"]
 
 def object_array(items: Iterable[Any], num_envs: int) -> NDArray[np.object_]:
     """A 1-D object array of ``num_envs`` items (as Gymnasium stores ``final_obs``)."""
-    out = np.empty(num_envs, dtype=object)
-    out[:] = list(items)
-    return out
+    return np.fromiter(items, dtype=object, count=num_envs)
 
 
 def with_masks(info: dict[str, NDArray[Any]], num_envs: int) -> dict[str, NDArray[Any]]:
