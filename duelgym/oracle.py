@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from duelgym._validation import check_positive_finite
+from duelgym._validation import check_int, check_positive_finite
 
 __all__ = [
     "BradleyTerry",
@@ -145,7 +145,7 @@ class HuggingFaceRater:
         # token (encoders) or the last non-padding token (decoders), which right padding leaves in place.
         self.tokenizer.padding_side = "right"
         self.device = device
-        self.batch_size = batch_size
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.bradley_terry = BradleyTerry(temperature)
 
     def utility(self, contexts: Sequence[str], items: Sequence[str]) -> NDArray[np.float64]:

@@ -245,7 +245,8 @@ class LLMDuelVectorEnv(TextDuelAccess, VectorEnv):
         if self._prompt_ids is None:
             raise ResetNeeded("Cannot call env.step() before calling env.reset()")
         if not isinstance(actions, (tuple, list)) or len(actions) != self.num_envs:
-            raise ValueError(f"actions must be a sequence of {self.num_envs} pairs of str")
+            got = f"{len(actions)} items" if isinstance(actions, (tuple, list)) else f"a {type(actions).__name__}"
+            raise ValueError(f"actions must be a sequence of {self.num_envs} pairs of str (one per sub-env), got {got}")
         pairs = [self.duel.check_pair(pair) for pair in actions]
         rewards, step_info = self.duel.outcome(self._prompt_ids, pairs, self.np_random)
         final_obs = object_array((self.duel.prompts[i] for i in self._prompt_ids), self.num_envs)

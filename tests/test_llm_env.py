@@ -136,6 +136,17 @@ class OneAnswerRater:
         return np.array([0.7])
 
 
+def test_vector_actions_of_the_wrong_length_are_reported() -> None:
+    venv = duelgym.make_vec("LLMDuel-v0", num_envs=3)
+    venv.reset(seed=0)
+    with pytest.raises(
+        ValueError, match=r"actions must be a sequence of 3 pairs of str \(one per sub-env\), got 2 items"
+    ):
+        venv.step([("a", "b")] * 2)
+    with pytest.raises(ValueError, match=r"got a str"):
+        venv.step("ab")
+
+
 @pytest.mark.parametrize("rater", [OneAnswerRater(), lambda p, a, b: np.array([0.7])])
 def test_a_rater_returning_the_wrong_number_of_probabilities_is_reported(rater) -> None:
     venv = duelgym.make_vec("LLMDuel-v0", num_envs=4, prompts=["p", "q"], rater=rater)
@@ -224,3 +235,5 @@ def test_hugging_face_rater_gives_the_same_p_first_batched_as_one_pair_at_a_time
     # ...and left padding (the bug this test was written for: GPT-2 then sees shifted positions) changes the scores.
     rater.tokenizer.padding_side = "left"
     assert np.abs(rater.p_first(prompts, first, second) - one_at_a_time).max() > 1e-3
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        HuggingFaceRater(str(tmp_path), batch_size=0)
