@@ -17,9 +17,21 @@ from duelgym._validation import check_int
 from duelgym.agents.base import RewardModel
 from duelgym.agents.reward_models import ENN, LaplaceRewardModel, PointRewardModel
 
-__all__ = ["CandidateAgent", "RewardModelChoice", "build_reward_model"]
+__all__ = ["CandidateAgent", "RewardModelChoice", "build_reward_model", "derive_seeds"]
 
 RewardModelChoice = Literal["point", "enn", "laplace"]
+
+
+def derive_seeds(seed: int | None, count: int) -> list[int | None]:
+    """``count`` independent integer seeds derived from one ``seed`` (``None``: ``count`` times ``None``).
+
+    Spawned with :class:`numpy.random.SeedSequence`, so the streams they start are uncorrelated with each other and
+    with a generator seeded by ``seed`` itself, and one seed fixes them all.
+    """
+    if seed is None:
+        return [None] * count
+    children = np.random.SeedSequence(check_int("seed", seed, minimum=0)).spawn(count)
+    return [int(child.generate_state(1, dtype=np.uint64)[0]) for child in children]
 
 
 def build_reward_model(
@@ -57,7 +69,9 @@ class CandidateAgent:
         feature_dim: d, features per candidate.
         reward_model: ``"point"``, ``"enn"``, ``"laplace"`` or a :class:`~duelgym.agents.base.RewardModel`.
         reward_model_kwargs: Keyword arguments for a reward model given by name.
-        seed: Seeds the agent's choices and its reward model (``None``: nondeterministic).
+        seed: One seed for the whole agent (``None``: nondeterministic). Two independent seeds are derived from it
+            (:func:`derive_seeds`): one for the agent's own generator (its random choices), one for a reward model
+            built by name, so the two never share a stream.
         device: Device of the reward model and of the agent's computations.
     """
 
@@ -74,14 +88,15 @@ class CandidateAgent:
     ) -> None:
         self.num_candidates = check_int("num_candidates", num_candidates, minimum=2)
         self.feature_dim = check_int("feature_dim", feature_dim, minimum=1)
+        agent_seed, model_seed = derive_seeds(seed, 2)
         choice = self.default_reward_model if reward_model is None else reward_model
-        self.reward_model = build_reward_model(choice, self.feature_dim, seed, device, reward_model_kwargs)
+        self.reward_model = build_reward_model(choice, self.feature_dim, model_seed, device, reward_model_kwargs)
         self.device = self.reward_model.device
         self.generator = torch.Generator()
-        if seed is None:
+        if agent_seed is None:
             self.generator.seed()
         else:
-            self.generator.manual_seed(check_int("seed", seed, minimum=0))
+            self.generator.manual_seed(agent_seed)
 
     def features(self, observations: Any) -> torch.Tensor:
         """The candidates' features of an observation batch as a float tensor (B, N, d) on the agent's device."""
@@ -112,13 +127,23 @@ class CandidateAgent:
         return self.pairs(self.features(observations)).cpu().numpy().astype(np.int64)
 
     def observe(self, observations: Any, pairs: Any, choices: Any) -> dict[str, float]:
-        """Update the reward model on the features of the queried pairs and the choices (1.0 = first preferred)."""
+        """Update the reward model on the features of the queried pairs and the choices (1.0 = first preferred).
+
+        ``pairs`` is an int array (B, 2) of candidate indices in [0, N − 1]; anything else raises a ``ValueError``.
+        """
         features = self.features(observations)
         pairs = torch.as_tensor(np.asarray(pairs), device=self.device)
         batch = features.shape[0]
         if pairs.shape != (batch, 2) or pairs.dtype not in (torch.int32, torch.int64):
             raise ValueError(
                 f"pairs must be an int array of shape ({batch}, 2), got {tuple(pairs.shape)} {pairs.dtype}"
+            )
+        out_of_range = (pairs < 0) | (pairs >= self.num_candidates)
+        if out_of_range.any():
+            row, column = (int(i) for i in out_of_range.nonzero()[0])
+            raise ValueError(
+                f"pairs[{row}, {column}] = {int(pairs[row, column])} is not a candidate index; expected indices in "
+                f"[0, {self.num_candidates - 1}] (negative indices do not count from the end)"
             )
         rows = torch.arange(batch, device=self.device)
         first, second = features[rows, pairs[:, 0]], features[rows, pairs[:, 1]]

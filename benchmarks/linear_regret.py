@@ -51,7 +51,7 @@ def run(variant: str, theta_norm: float, seed: int, horizon: int, every: int) ->
         pairs = agent.select(obs)
         next_obs, reward, _, _, info = env.step(pairs)
         agent.observe(obs, pairs, reward)
-        cumulative += float(info["regret_strong"].sum())
+        cumulative += float(info["final_info"]["regret_strong"].sum())
         obs = next_obs
         if batch % every == 0:
             utilities = obs["arms"].astype(np.float64) @ theta

@@ -13,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from duelgym._validation import check_positive_finite
+from duelgym._validation import check_int, check_positive_finite
 
 __all__ = [
     "BradleyTerry",
@@ -110,10 +110,7 @@ class CallableRater:
         self.function = function
 
     def p_first(self, contexts: Sequence[Any], first: Sequence[Any], second: Sequence[Any]) -> NDArray[np.float64]:
-        p = check_probabilities(self.function(contexts, first, second), source="the rater")
-        if p.shape != (len(first),):
-            raise ValueError(f"the rater must return one probability per pair, shape ({len(first)},), got {p.shape}")
-        return p
+        return check_probabilities(self.function(contexts, first, second), source="the rater", size=len(first))
 
     __call__ = p_first
 
@@ -121,7 +118,8 @@ class CallableRater:
 class HuggingFaceRater:
     """A Hugging Face sequence-classification reward model as a rater: utility = logit 0 of (prompt, response).
 
-    Loads from a local directory or the local Hugging Face cache only (never downloads).
+    Loads from a local directory or the local Hugging Face cache only (never downloads). Texts are scored in batches
+    of ``batch_size``, padded on the right, so a batch gives the same scores as one text at a time.
 
     Args:
         name_or_path: Directory saved with ``save_pretrained`` or a cached model name.
@@ -142,8 +140,12 @@ class HuggingFaceRater:
                 f"local Hugging Face cache (offline: nothing is downloaded): {error}"
             ) from error
         self.model = self.model.to(device).eval()
+        # Pad on the right when batching: with left padding a model with absolute positions (GPT-2) sees every
+        # shorter text shifted and scores it differently than alone. Sequence-classification heads read the first
+        # token (encoders) or the last non-padding token (decoders), which right padding leaves in place.
+        self.tokenizer.padding_side = "right"
         self.device = device
-        self.batch_size = batch_size
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.bradley_terry = BradleyTerry(temperature)
 
     def utility(self, contexts: Sequence[str], items: Sequence[str]) -> NDArray[np.float64]:
@@ -166,14 +168,46 @@ class HuggingFaceRater:
     __call__ = p_first
 
 
-def check_probabilities(p_first: ArrayLike, source: str = "rater") -> NDArray[np.float64]:
-    """``p_first`` as a float64 array, or a ``ValueError`` naming ``source`` and the first bad entry."""
-    p = np.asarray(p_first, dtype=np.float64)
+def check_probabilities(p_first: ArrayLike, source: str = "rater", size: int | None = None) -> NDArray[np.float64]:
+    """``p_first`` as a float64 array, or an error naming ``source``, what it returned and what was expected.
+
+    Args:
+        p_first: Probabilities: an array (or list, or CPU tensor) of real numbers in [0, 1].
+        source: Who produced them, for the error messages (``"the rater"``).
+        size: If given, the number of pairs asked about: ``p_first`` must have shape ``(size,)``.
+
+    Raises:
+        TypeError: ``p_first`` is not an array of real numbers (strings, None, objects, ragged lists).
+        ValueError: ``p_first`` has the wrong shape, or an entry is NaN, infinite or outside [0, 1].
+    """
+    try:
+        raw = np.asarray(p_first)
+    except (TypeError, ValueError) as error:  # ragged nested sequences, objects numpy cannot convert
+        raise TypeError(
+            f"{source} returned p_first={_preview(p_first)} of type {type(p_first).__name__}, which is not an array; "
+            "expected an array of probabilities in [0, 1]"
+        ) from error
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{source} returned p_first={_preview(p_first)} with dtype {raw.dtype}; expected real numbers "
+            "(probabilities in [0, 1]), not strings or objects"
+        )
+    p = raw.astype(np.float64)
+    if size is not None and p.shape != (size,):
+        raise ValueError(
+            f"{source} returned p_first of shape {p.shape} for {size} pairs; expected one probability per pair, "
+            f"shape ({size},)"
+        )
     bad = ~np.isfinite(p) | (p < 0.0) | (p > 1.0)
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(f"{source} returned p_first={p[index]!r} at index {index}; expected probabilities in [0, 1]")
     return p
+
+
+def _preview(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def sample_choices(p_first: ArrayLike, rng: np.random.Generator) -> NDArray[np.float64]:

@@ -19,13 +19,12 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
+from duelgym.envs._vector import object_array, same_step_info
 from duelgym.evaluation import pair_regrets
 from duelgym.oracle import sample_choices
 from duelgym.spaces import ArmPair
 
 __all__ = ["ArmDuelEnv", "ArmDuelVectorEnv", "ArmProblem", "Contexts", "random_comparisons"]
-
-INFO_KEYS = ("p_first", "regret_strong", "regret_weak", "best_arm")
 
 
 @dataclass(frozen=True)
@@ -146,9 +145,13 @@ class ArmDuelVectorEnv(VectorEnv[dict[str, NDArray[np.float32]], NDArray[np.int6
     """``num_envs`` one-step episodes per step, computed as one batch (autoreset ``SAME_STEP``).
 
     All sub-envs share one problem instance and one random stream: a step is a batch of ``num_envs`` queries
-    to the same rater. Observations batch to ``{"arms": (B, K, d)}``, actions to an int array (B, 2), and each
-    info value to an array of length B (with Gymnasium's boolean ``"_key"`` masks, all true). The observation a
-    step returns is the next context of every sub-env.
+    to the same rater. Observations batch to ``{"arms": (B, K, d)}`` and actions to an int array (B, 2). Every
+    episode ends at every step, and the info follows Gymnasium's ``SAME_STEP`` layout exactly (what
+    ``SyncVectorEnv(..., autoreset_mode=AutoresetMode.SAME_STEP)`` over the single env returns): the observation a
+    step returns is the next context of every sub-env; the step's own results are under ``info["final_info"]``
+    (``p_first``, ``regret_strong``, ``regret_weak``, ``best_arm``: arrays of length B with their ``"_key"``
+    masks) and the queried contexts under ``info["final_obs"]`` (an object array of B ``{"arms": (K, d)}``), with
+    the masks ``info["_final_info"]`` and ``info["_final_obs"]`` (all true). The reset info is empty.
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
@@ -191,9 +194,9 @@ class ArmDuelVectorEnv(VectorEnv[dict[str, NDArray[np.float32]], NDArray[np.int6
         if self._contexts is None:
             raise ResetNeeded("Cannot call env.step() before calling env.reset()")
         pairs = as_pairs(actions, self.problem.num_arms, self.num_envs)
-        rewards, info = step_outcome(self.problem, self._contexts, pairs, self.np_random)
-        for key in INFO_KEYS:
-            info[f"_{key}"] = np.ones(self.num_envs, dtype=bool)
+        rewards, step_info = step_outcome(self.problem, self._contexts, pairs, self.np_random)
+        final_obs = object_array(({"arms": arms} for arms in self._contexts.arms), self.num_envs)
+        info = same_step_info(final_obs, step_info, {})
         self._contexts = self.problem.draw_contexts(self.np_random, self.num_envs)
         terminated = np.ones(self.num_envs, dtype=bool)
         truncated = np.zeros(self.num_envs, dtype=bool)
@@ -219,5 +222,5 @@ def random_comparisons(
         first = rng.integers(num_arms, size=env.num_envs)
         second = (first + rng.integers(1, num_arms, size=env.num_envs)) % num_arms
         _, choices, _, _, info = env.step(np.stack([first, second], axis=1))
-        out.append((arms[rows, first], arms[rows, second], choices, info["p_first"]))
+        out.append((arms[rows, first], arms[rows, second], choices, info["final_info"]["p_first"]))
     return tuple(np.concatenate(parts) for parts in zip(*out, strict=True))  # type: ignore[return-value]

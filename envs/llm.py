@@ -14,6 +14,7 @@ from gymnasium.vector.utils import batch_space
 from numpy.typing import NDArray
 
 from duelgym._validation import check_int, check_positive_finite
+from duelgym.envs._vector import object_array, same_step_info, with_masks
 from duelgym.lm.loading import EMBEDDED_MODEL
 from duelgym.oracle import CallableRater, HuggingFaceRater, UtilityRater, check_probabilities, sample_choices
 from duelgym.spaces import DEFAULT_MAX_TEXT_LENGTH, TextPair, UnicodeText
@@ -104,10 +105,15 @@ class TextDuel:
     ) -> tuple[NDArray[np.float64], dict[str, NDArray[Any]]]:
         prompts = [self.prompts[i] for i in prompt_ids]
         p_first = check_probabilities(
-            self.rater.p_first(prompts, [a for a, _ in pairs], [b for _, b in pairs]), source="the rater"
+            self.rater.p_first(prompts, [a for a, _ in pairs], [b for _, b in pairs]),
+            source="the rater",
+            size=len(pairs),
         )
-        info = {"p_first": p_first, "prompt_id": prompt_ids.copy(), "split": np.array([self.split] * len(pairs))}
-        return sample_choices(p_first, rng), info
+        return sample_choices(p_first, rng), {"p_first": p_first, **self.prompt_info(prompt_ids)}
+
+    def prompt_info(self, prompt_ids: NDArray[np.int64]) -> dict[str, NDArray[Any]]:
+        """``prompt_id`` (int64) and ``split`` (object array of str) of a batch, as Gymnasium batches them."""
+        return {"prompt_id": prompt_ids.copy(), "split": object_array([self.split] * len(prompt_ids), len(prompt_ids))}
 
 
 class TextDuelAccess:
@@ -200,7 +206,14 @@ class LLMDuelVectorEnv(TextDuelAccess, VectorEnv):
 
     Takes the keyword arguments of :class:`LLMDuelEnv`. Observations are a tuple of B prompts; actions a sequence
     of B pairs of str, one :class:`~duelgym.spaces.TextPair` per row (``action_space`` is a ``Tuple`` of B
-    ``TextPair``, not Gymnasium's column-wise batch); info values are arrays of length B (with ``"_key"`` masks).
+    ``TextPair``, not Gymnasium's column-wise batch).
+
+    Info follows Gymnasium's ``SAME_STEP`` layout exactly (what ``SyncVectorEnv(...,
+    autoreset_mode=AutoresetMode.SAME_STEP)`` over :class:`LLMDuelEnv` returns), every value an array of length B
+    with its ``"_key"`` mask: ``reset`` returns ``prompt_id`` and ``split``; ``step`` returns the next prompts, the
+    step's results under ``info["final_info"]`` (``p_first``, ``prompt_id``, ``split`` of the queried prompts), the
+    queried prompts under ``info["final_obs"]``, and ``prompt_id`` and ``split`` of the next prompts at the top
+    level.
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
@@ -217,7 +230,7 @@ class LLMDuelVectorEnv(TextDuelAccess, VectorEnv):
 
     def _draw(self) -> tuple[tuple[str, ...], dict[str, Any]]:
         self._prompt_ids = self.np_random.integers(len(self.duel.prompts), size=self.num_envs)
-        return tuple(self.duel.prompts[i] for i in self._prompt_ids), {}
+        return tuple(self.duel.prompts[i] for i in self._prompt_ids), self.duel.prompt_info(self._prompt_ids)
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -225,17 +238,18 @@ class LLMDuelVectorEnv(TextDuelAccess, VectorEnv):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
             raise TypeError(f"seed must be an int or None, got {seed!r}")
         super().reset(seed=seed)
-        return self._draw()
+        observations, info = self._draw()
+        return observations, with_masks(info, self.num_envs)
 
     def step(self, actions: Any):
         if self._prompt_ids is None:
             raise ResetNeeded("Cannot call env.step() before calling env.reset()")
         if not isinstance(actions, (tuple, list)) or len(actions) != self.num_envs:
-            raise ValueError(f"actions must be a sequence of {self.num_envs} pairs of str")
+            got = f"{len(actions)} items" if isinstance(actions, (tuple, list)) else f"a {type(actions).__name__}"
+            raise ValueError(f"actions must be a sequence of {self.num_envs} pairs of str (one per sub-env), got {got}")
         pairs = [self.duel.check_pair(pair) for pair in actions]
-        rewards, info = self.duel.outcome(self._prompt_ids, pairs, self.np_random)
-        for key in list(info):
-            info[f"_{key}"] = np.ones(self.num_envs, dtype=bool)
-        observations, _ = self._draw()
+        rewards, step_info = self.duel.outcome(self._prompt_ids, pairs, self.np_random)
+        final_obs = object_array((self.duel.prompts[i] for i in self._prompt_ids), self.num_envs)
+        observations, reset_info = self._draw()
         ones = np.ones(self.num_envs, dtype=bool)
-        return observations, rewards, ones, ~ones, info
+        return observations, rewards, ones, ~ones, same_step_info(final_obs, step_info, reset_info)

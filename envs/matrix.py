@@ -28,9 +28,21 @@ def validate_preference_matrix(matrix: ArrayLike, atol: float = 1e-9) -> NDArray
     """``matrix`` as a float64 preference matrix, or a ``ValueError`` naming its first violation.
 
     A preference matrix P is square (K ≥ 2), finite, with entries in [0, 1], P[i, i] = ½ and
-    P[i, j] + P[j, i] = 1 (within ``atol``).
+    P[i, j] + P[j, i] = 1 (within ``atol``). Anything that is not an array of real numbers (a string, objects)
+    raises a ``TypeError``.
     """
-    p = np.asarray(matrix, dtype=np.float64)
+    try:
+        raw = np.asarray(matrix)
+    except (TypeError, ValueError) as error:  # ragged rows
+        raise ValueError(
+            f"matrix must be a square K×K array of probabilities, got ragged rows {matrix!r}"[:300]
+        ) from error
+    if raw.dtype.kind not in "biuf":
+        raise TypeError(
+            f"matrix must be a square K×K array of probabilities (real numbers), got {matrix!r} of type "
+            f"{type(matrix).__name__} with dtype {raw.dtype}"[:300]
+        )
+    p = raw.astype(np.float64)
     if p.ndim != 2 or p.shape[0] != p.shape[1] or p.shape[0] < 2:
         raise ValueError(f"matrix must be square with at least 2 arms, got shape {p.shape}")
     checks = (

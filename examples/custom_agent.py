@@ -31,5 +31,5 @@ for name in ("greedy-vs-random", "dts"):
         next_obs, reward, terminated, truncated, info = env.step(pairs)
         agent.observe(obs, pairs, reward)
         obs = next_obs
-        regret += float(np.sum(info["regret_strong"]))
+        regret += float(np.sum(info["final_info"]["regret_strong"]))  # the step's results: info["final_info"]
     print(f"{name:>16}: cumulative strong regret {regret:7.1f} over 960 queries")

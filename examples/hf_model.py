@@ -51,9 +51,8 @@ with tempfile.TemporaryDirectory() as scratch:
     for batch in range(3):
         pairs = agent.select(obs)
         next_obs, reward, _, _, info = env.step(pairs)
-        print(
-            f"batch {batch}: rater chose first in {int(reward.sum())} of 4, mean p_first {info['p_first'].mean():.2f}"
-        )
+        p_first = info["final_info"]["p_first"]  # the step's results (autoreset SAME_STEP)
+        print(f"batch {batch}: rater chose first in {int(reward.sum())} of 4, mean p_first {p_first.mean():.2f}")
         agent.observe(obs, pairs, reward)
         obs = next_obs
     print("served:", env.responses(agent.respond(obs)))

@@ -39,10 +39,11 @@ def main() -> None:
         task = progress.add_task("random pairs on LinearDuel-v0", total=args.batches)
         for _ in range(args.batches):
             pairs = select(obs)  # an agent's select(obs) goes here
-            obs, reward, _, _, info = env.step(pairs)
-            strong.append(info["regret_strong"])
-            weak.append(info["regret_weak"])
-            p_first.append(info["p_first"])
+            obs, reward, _, _, info = env.step(pairs)  # obs: the next contexts (autoreset SAME_STEP)
+            step_info = info["final_info"]  # the results of the episodes this step ended
+            strong.append(step_info["regret_strong"])
+            weak.append(step_info["regret_weak"])
+            p_first.append(step_info["p_first"])
             choices.append(reward)
             progress.advance(task)
 

@@ -24,7 +24,7 @@ def run(name: str, seed: int) -> tuple[float, float]:
         pairs = agent.select(obs)
         next_obs, reward, _, _, info = env.step(pairs)
         agent.observe(obs, pairs, reward)
-        cumulative += float(info["regret_strong"].sum())
+        cumulative += float(info["final_info"]["regret_strong"].sum())
         obs = next_obs
     utilities = obs["arms"].astype(np.float64) @ env.unwrapped.problem.theta
     served = utilities[np.arange(BATCH), agent.respond(obs)]
@@ -40,7 +40,8 @@ def passive() -> tuple[float, float]:
 @pytest.mark.parametrize("name", ["boltzmann", "dts", "bai-ts", "ids", "laplace-dts"])
 def test_regret_minimising_agents_beat_passive_on_cumulative_regret(name: str, passive: tuple[float, float]) -> None:
     cumulative = np.mean([run(name, seed)[0] for seed in SEEDS])
-    assert cumulative < passive[0]  # measured (8 seeds): boltzmann 0.27x, dts 0.28x, bai-ts 0.70x, ids 0.26x
+    # measured (8 seeds, agent and reward model seeded apart): boltzmann 0.25x, dts 0.24x, bai-ts 0.69x, ids 0.31x
+    assert cumulative < passive[0]
     if name == "laplace-dts":
         assert cumulative <= 0.35 * passive[0]  # exact-posterior DTS: measured 0.22x over these 8 seeds
 
@@ -48,4 +49,7 @@ def test_regret_minimising_agents_beat_passive_on_cumulative_regret(name: str, p
 @pytest.mark.parametrize("name", ["infomax", "multiset"])
 def test_pure_explorers_serve_no_worse_than_passive(name: str, passive: tuple[float, float]) -> None:
     simple = np.mean([run(name, seed)[1] for seed in SEEDS])
-    assert simple <= passive[1]  # measured mean simple regret: infomax 0.022, multiset 0.030, passive 0.105
+    # measured mean simple regret: infomax 0.081, multiset 0.005, passive 0.093 (per seed it is 0 or 0.1-0.3: the
+    # served arm is the best one or not, so 8-seed means move a lot with the seeding; infomax was 0.022 before the
+    # agent and its reward model were seeded apart)
+    assert simple <= passive[1]

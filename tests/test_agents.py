@@ -180,6 +180,50 @@ def test_same_seed_same_pairs_and_metrics(name: str) -> None:
     assert run(3) == run(3)
 
 
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_different_seeds_give_different_pairs_on_the_same_observations(name: str) -> None:
+    """An agent (or its reward model) that ignored its seed would repeat the same pairs."""
+
+    def run(seed: int) -> list:
+        env = duelgym.make_vec("LinearDuel-v0", num_envs=16, arm_set="gaussian")
+        obs, _ = env.reset(seed=0)
+        agent = duelgym.agents.make(name, env, seed=seed)
+        pairs_seen = []
+        for _ in range(3):
+            pairs = agent.select(obs)
+            next_obs, reward, _, _, _ = env.step(pairs)
+            agent.observe(obs, pairs, reward)
+            pairs_seen.append(pairs.tolist())
+            obs = next_obs
+        return pairs_seen
+
+    assert run(0) != run(1)
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+@pytest.mark.parametrize("seed", [0, 7])
+def test_the_agent_and_its_reward_model_draw_from_independent_streams(name: str, seed: int) -> None:
+    agent = duelgym.agents.make(name, duelgym.make("LinearDuel-v0"), seed=seed)
+    agent_seed = agent.generator.initial_seed()
+    model_seed = agent.reward_model.generator.initial_seed()
+    assert agent_seed != model_seed, "one integer seeding two generators gives them the same stream"
+    assert seed not in (agent_seed, model_seed), "derived seeds, not the user's seed itself"
+    again = duelgym.agents.make(name, duelgym.make("LinearDuel-v0"), seed=seed)
+    assert (again.generator.initial_seed(), again.reward_model.generator.initial_seed()) == (agent_seed, model_seed)
+    unseeded = [duelgym.agents.make(name, duelgym.make("LinearDuel-v0")) for _ in range(2)]
+    assert unseeded[0].generator.initial_seed() != unseeded[1].generator.initial_seed(), "seed=None: fresh entropy"
+
+
+def test_derived_seeds_are_distinct_and_reproducible() -> None:
+    from duelgym.agents.candidates import derive_seeds
+
+    seeds = [s for seed in range(50) for s in derive_seeds(seed, 2)]
+    assert len(set(seeds)) == 100 and not set(seeds) & set(range(50))
+    assert derive_seeds(3, 2) == derive_seeds(3, 2) and derive_seeds(None, 2) == [None, None]
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        derive_seeds(-1, 2)
+
+
 # ---- bad input ---------------------------------------------------------------------------------------------
 
 
@@ -195,6 +239,24 @@ def test_observations_of_the_wrong_shape_are_rejected() -> None:
         agent.select(obs["arms"])
     with pytest.raises(ValueError, match=r"pairs must be an int array of shape \(2, 2\)"):
         agent.observe(obs, np.zeros((3, 2), dtype=np.int64), np.zeros(3))
+
+
+@pytest.mark.parametrize("name", ["dts", "laplace-dts", "passive"])
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        (-1, r"pairs\[1, 0\] = -1 is not a candidate index; expected indices in \[0, 31\] \(negative indices"),
+        (32, r"pairs\[1, 0\] = 32 is not a candidate index; expected indices in \[0, 31\]"),
+        (1000, r"pairs\[1, 0\] = 1000 is not a candidate index"),
+    ],
+)
+def test_observe_rejects_pair_indices_outside_the_candidates(name: str, bad: int, match: str) -> None:
+    # Before: -1 wrapped around and learned from the last candidate; 32 raised torch's bare IndexError.
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=2)
+    obs, _ = env.reset(seed=0)
+    agent = duelgym.agents.make(name, env, seed=0)
+    with pytest.raises(ValueError, match=match):
+        agent.observe(obs, np.array([[0, 1], [bad, 2]]), np.ones(2))
 
 
 class TextEnv(gym.Env):

@@ -9,7 +9,7 @@ from gymnasium.error import ResetNeeded
 from gymnasium.utils.env_checker import check_env, data_equivalence
 from hypothesis import given
 from hypothesis import strategies as st
-from vector_checks import check_vector_env
+from vector_checks import check_matches_sync_vector_env, check_vector_env
 
 import duelgym
 from duelgym.envs import LinearDuelEnv, MatrixDuelEnv
@@ -28,6 +28,49 @@ def test_check_env_on_every_registered_id(env_id: str) -> None:
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_vector_env_checker_on_every_registered_id(env_id: str) -> None:
     check_vector_env(lambda: duelgym.make_vec(env_id, num_envs=5))
+
+
+def _share_theta(native, sync) -> None:
+    for env in sync.envs:
+        env.unwrapped.problem.theta = native.unwrapped.problem.theta.copy()
+
+
+#: Per id, keyword arguments under which everything but the sampled choices is deterministic (and, if needed, how to
+#: give Gymnasium's separately seeded sub-envs the native env's hidden instance). A new id must add an entry.
+SAME_STEP_CONFIGS = {
+    "LinearDuel-v0": ({"dim": 3, "num_arms": 8}, _share_theta),  # the full hypercube: every context is the same
+    "MatrixDuel-v0": ({"matrix": [[0.5, 0.8, 0.3], [0.2, 0.5, 0.6], [0.7, 0.4, 0.5]]}, None),  # used as given
+    "LLMDuel-v0": ({"num_prompts": 1}, None),  # one prompt, the deterministic programmatic rater
+}
+
+
+def test_every_registered_id_has_a_same_step_comparison() -> None:
+    assert sorted(SAME_STEP_CONFIGS) == ENV_IDS
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_native_vector_env_matches_gymnasiums_same_step_layout(env_id: str) -> None:
+    kwargs, align = SAME_STEP_CONFIGS[env_id]
+    check_matches_sync_vector_env(
+        lambda: duelgym.make(env_id, **kwargs), lambda n: duelgym.make_vec(env_id, num_envs=n, **kwargs), align
+    )
+
+
+def test_same_step_info_holds_the_queried_contexts_and_the_step_results() -> None:
+    venv = duelgym.make_vec("LinearDuel-v0", num_envs=4, arm_set="gaussian")
+    obs, info = venv.reset(seed=0)
+    assert info == {}
+    pairs = np.array([[0, 1], [2, 3], [4, 4], [5, 0]])
+    next_obs, _, _, _, info = venv.step(pairs)
+    assert sorted(info) == ["_final_info", "_final_obs", "final_info", "final_obs"]
+    assert all(np.array_equal(info["final_obs"][i]["arms"], obs["arms"][i]) for i in range(4))
+    assert not np.array_equal(next_obs["arms"], obs["arms"]), "the returned observation is the next context"
+    utilities = obs["arms"].astype(np.float64) @ venv.unwrapped.problem.theta
+    rows = np.arange(4)
+    assert np.allclose(
+        info["final_info"]["regret_strong"],
+        2 * utilities.max(axis=1) - utilities[rows, pairs[:, 0]] - utilities[rows, pairs[:, 1]],
+    )
 
 
 @pytest.mark.filterwarnings("ignore:.*Box observation space m.*:UserWarning")  # gaussian arms are unbounded
@@ -159,8 +202,8 @@ def test_sampled_choice_frequency_matches_p_first_within_binomial_bounds() -> No
     env.reset(seed=0)
     pairs = np.tile([3, 17], (n, 1))
     _, reward, _, _, info = env.step(pairs)
-    p = info["p_first"][0]
-    assert np.all(info["p_first"] == p), "full-hypercube contexts are identical, so p_first is too"
+    p = info["final_info"]["p_first"][0]
+    assert np.all(info["final_info"]["p_first"] == p), "full-hypercube contexts are identical, so p_first is too"
     assert abs(reward.mean() - p) <= 5 * np.sqrt(p * (1 - p) / n)
 
 
@@ -185,7 +228,7 @@ def test_vector_sub_envs_share_one_instance_and_differ_in_contexts() -> None:
     assert len({obs["arms"][i].tobytes() for i in range(4)}) == 4
     _, _, _, _, info = venv.step(np.zeros((4, 2), dtype=np.int64))
     utilities = obs["arms"].astype(np.float64) @ venv.unwrapped.problem.theta
-    assert np.array_equal(info["best_arm"], utilities.argmax(axis=1))
+    assert np.array_equal(info["final_info"]["best_arm"], utilities.argmax(axis=1))
 
 
 def _rollout(env, seed: int, actions: list) -> list:
@@ -302,6 +345,26 @@ def test_bad_linear_arguments_are_rejected(kwargs: dict, error: type, match: str
 def test_bad_matrix_arguments_are_rejected(kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         duelgym.make("MatrixDuel-v0", **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("matrix", "error", "match"),
+    [
+        (
+            "abc",
+            TypeError,
+            r"matrix must be a square K×K array of probabilities \(real numbers\), got 'abc' of type str",
+        ),
+        ([["a", "b"], ["c", "d"]], TypeError, r"matrix must be .* with dtype <U1"),
+        ([[0.5, None], [None, 0.5]], TypeError, r"matrix must be .* with dtype object"),
+        ([[0.5, 0.5], [0.5]], ValueError, r"matrix must be a square K×K array of probabilities, got ragged rows"),
+    ],
+)
+def test_a_matrix_that_is_not_numbers_gets_a_clear_error(matrix, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        validate_preference_matrix(matrix)
+    with pytest.raises(error, match=match):
+        duelgym.make("MatrixDuel-v0", matrix=matrix)
 
 
 @pytest.mark.parametrize("env_id", ARM_ENV_IDS)

@@ -68,6 +68,27 @@ def test_agents_run_on_llm_duel_through_the_candidate_pool(tiny_lm: str) -> None
     assert len(env.pool) >= 4
 
 
+def test_candidate_wrapper_reports_the_queried_candidates_as_final_obs_and_checks_served_indices(tiny_lm) -> None:
+    env = CandidateWrapper(duelgym.make_vec("LLMDuel-v0", num_envs=3), CandidatePool(load(tiny_lm), num_candidates=4))
+    obs, info = env.reset(seed=0)
+    assert info["prompt_id"].shape == (3,) and info["_prompt_id"].all()
+    queried = env.prompts
+    next_obs, _, _, _, info = env.step(np.array([[0, 1], [2, 3], [1, 1]]))
+    final = info["final_obs"]
+    assert final.dtype == object and info["_final_obs"].all()
+    assert all(final[i] in env.single_observation_space for i in range(3)), "final_obs in the wrapper's space"
+    assert all(np.array_equal(final[i]["arms"], obs["arms"][i]) for i in range(3))
+    assert [env.unwrapped.prompts[i] for i in info["final_info"]["prompt_id"]] == list(queried)
+    assert next_obs["arms"].shape == (3, 4, 24)
+    assert len(env.responses(np.array([0, 3, 1]))) == 3
+    with pytest.raises(ValueError, match=r"indices\[1\] = -1 is not a candidate index; expected indices in \[0, 3\]"):
+        env.responses(np.array([0, -1, 1]))
+    with pytest.raises(ValueError, match=r"indices\[2\] = 4 is not a candidate index"):
+        env.responses(np.array([0, 1, 4]))
+    with pytest.raises(ValueError, match=r"indices must be an int array of shape \(3,\)"):
+        env.responses(np.array([0.0, 1.0, 2.0]))
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
@@ -108,6 +129,52 @@ def test_a_rater_returning_bad_probabilities_is_reported(bad: float) -> None:
         env.step(("a", "b"))
 
 
+class OneAnswerRater:
+    """A rater object (with ``p_first``) that answers one probability whatever the batch: a batching bug."""
+
+    def p_first(self, prompts, first, second):
+        return np.array([0.7])
+
+
+def test_vector_actions_of_the_wrong_length_are_reported() -> None:
+    venv = duelgym.make_vec("LLMDuel-v0", num_envs=3)
+    venv.reset(seed=0)
+    with pytest.raises(
+        ValueError, match=r"actions must be a sequence of 3 pairs of str \(one per sub-env\), got 2 items"
+    ):
+        venv.step([("a", "b")] * 2)
+    with pytest.raises(ValueError, match=r"got a str"):
+        venv.step("ab")
+
+
+@pytest.mark.parametrize("rater", [OneAnswerRater(), lambda p, a, b: np.array([0.7])])
+def test_a_rater_returning_the_wrong_number_of_probabilities_is_reported(rater) -> None:
+    venv = duelgym.make_vec("LLMDuel-v0", num_envs=4, prompts=["p", "q"], rater=rater)
+    venv.reset(seed=0)
+    # Before: p_first of shape (1,) gave rewards of shape (1,) for 4 envs, silently.
+    with pytest.raises(ValueError, match=r"the rater returned p_first of shape \(1,\) for 4 pairs; expected .*\(4,\)"):
+        venv.step([("a", "b")] * 4)
+
+
+@pytest.mark.parametrize(
+    ("returned", "match"),
+    [
+        (
+            ["first", "second"],
+            r"the rater returned p_first=\['first', 'second'\] with dtype <U6; expected real numbers",
+        ),
+        (["0.5", "0.5"], r"with dtype <U3; expected real numbers"),
+        ([0.5, None], r"with dtype object; expected real numbers"),
+        ([[0.5], [0.5, 0.5]], r"which is not an array"),
+    ],
+)
+def test_a_rater_returning_strings_or_objects_is_reported(returned, match: str) -> None:
+    env = duelgym.make_vec("LLMDuel-v0", num_envs=2, prompts=["p"], rater=lambda p, a, b: returned)
+    env.reset(seed=0)
+    with pytest.raises(TypeError, match=match):
+        env.step([("a", "b")] * 2)
+
+
 def test_the_base_model_against_itself_wins_half_and_best_of_n_beats_a_random_pick() -> None:
     env = duelgym.make("LLMDuel-v0", split="eval", num_prompts=30)
     lm = load(env.unwrapped.base_lm)
@@ -121,7 +188,8 @@ def test_the_base_model_against_itself_wins_half_and_best_of_n_beats_a_random_pi
     assert perfect.mean > random_pick.mean + 0.2
 
 
-def test_a_local_hugging_face_reward_model_is_a_rater(tmp_path) -> None:
+def save_tiny_reward_model(path) -> str:
+    """A randomly initialised GPT-2 sequence classifier (16 wide, 1 layer) and tokenizer saved under ``path``."""
     from transformers import GPT2Config, GPT2ForSequenceClassification
 
     from duelgym.lm.vocabulary import build_tokenizer
@@ -132,8 +200,13 @@ def test_a_local_hugging_face_reward_model_is_a_rater(tmp_path) -> None:
         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id,
     )  # fmt: skip
     torch.manual_seed(0)
-    GPT2ForSequenceClassification(config).save_pretrained(tmp_path)
-    tokenizer.save_pretrained(tmp_path)
+    GPT2ForSequenceClassification(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+def test_a_local_hugging_face_reward_model_is_a_rater(tmp_path) -> None:
+    save_tiny_reward_model(tmp_path)
     env = duelgym.make("LLMDuel-v0", prompts=["rev abc", "sort 3 1 2"], rater=str(tmp_path), temperature=0.5)
     rater = env.unwrapped.rater
     p = rater.p_first(["rev abc", "rev abc"], ["cba", "xyz"], ["xyz", "cba"])
@@ -142,3 +215,25 @@ def test_a_local_hugging_face_reward_model_is_a_rater(tmp_path) -> None:
     env.reset(seed=0)
     _, reward, _, _, info = env.step(("cba", "xyz"))
     assert reward in (0.0, 1.0) and 0.0 < info["p_first"] < 1.0
+
+
+def test_hugging_face_rater_gives_the_same_p_first_batched_as_one_pair_at_a_time(tmp_path) -> None:
+    from duelgym.oracle import HuggingFaceRater
+
+    # Texts of very different lengths (so padding matters), 7 pairs in batches of 3 (so batch boundaries matter).
+    prompts = ["rev abc", "sort 3 1 2", "add 12 34", "rev hello world", "sort 9", "add 1 2", "rev x"]
+    first = ["cba", "1 2 3", "[46]", "dlrow olleh and then some", "9", "3", "x"]
+    second = ["abc", "3 2 1 0", "46", "x", "[9]", "[3] plus filler words", "xx"]
+    rater = HuggingFaceRater(save_tiny_reward_model(tmp_path), temperature=0.5, batch_size=3)
+    batched = rater.p_first(prompts, first, second)
+    one_at_a_time = np.array([rater.p_first([p], [a], [b])[0] for p, a, b in zip(prompts, first, second, strict=True)])
+    assert batched.shape == (7,)
+    np.testing.assert_allclose(batched, one_at_a_time, atol=1e-6)
+    # The comparison can fail: the pairs' probabilities differ, so scores of mixed-up order would not match...
+    assert np.abs(one_at_a_time - one_at_a_time[::-1]).max() > 1e-3
+    assert np.abs(one_at_a_time - np.roll(one_at_a_time, 1)).max() > 1e-3
+    # ...and left padding (the bug this test was written for: GPT-2 then sees shifted positions) changes the scores.
+    rater.tokenizer.padding_side = "left"
+    assert np.abs(rater.p_first(prompts, first, second) - one_at_a_time).max() > 1e-3
+    with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
+        HuggingFaceRater(str(tmp_path), batch_size=0)

@@ -52,6 +52,9 @@ def test_missing_models_and_bad_arguments_are_reported(tiny_lm: str, tmp_path: P
         lm.sample(PROMPTS, 2, temperature=0.0)
     with pytest.raises(TypeError, match="responses must be a list of 3 str"):
         lm.embed(PROMPTS, ["a", 2, "c"])
+    # A str is a sequence of str: "ab" for two prompts used to embed the responses "a" and "b".
+    with pytest.raises(TypeError, match=r"responses must be a list of 2 str, one per prompt, got the single str 'ab'"):
+        lm.embed(PROMPTS[:2], "ab")
 
 
 def test_the_shipped_model_loads_offline_and_knows_its_task() -> None:

@@ -165,6 +165,31 @@ def test_laplace_matches_a_grid_posterior_in_one_dimension() -> None:
     assert samples.var().item() == pytest.approx(model.covariance.item(), rel=0.05)
 
 
+def test_laplace_newton_that_hits_its_step_limit_warns_with_the_update_steps_and_gradient(monkeypatch) -> None:
+    import warnings
+
+    import duelgym.agents.reward_models.laplace as laplace
+
+    generator = torch.Generator().manual_seed(0)
+    first, second = torch.randn(64, 3, generator=generator), torch.randn(64, 3, generator=generator)
+    choices = (torch.rand(64, generator=generator) < 0.7).double()
+    model = LaplaceRewardModel(3, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a fit that converges is silent
+        metrics = model.update(first[:32], second[:32], choices[:32])
+    assert metrics["newton_converged"] == 1.0
+    monkeypatch.setattr(laplace, "_MAX_NEWTON_STEPS", 1)
+    # One Newton step from the previous mean cannot reach the 1e-10 tolerance on 32 new comparisons.
+    with pytest.warns(
+        RuntimeWarning,
+        match=r"LaplaceRewardModel update 2 \(64 comparisons\): Newton's method did not converge in 1 steps .*"
+        r"gradient norm \d",
+    ):
+        metrics = model.update(first[32:], second[32:], choices[32:])
+    assert metrics["newton_converged"] == 0.0 and metrics["newton_steps"] == 1.0
+    assert torch.isfinite(model.mean).all()
+
+
 class FixedParticles:
     """A fake reward model with given utilities u_k(f) = w_k · f (M particles)."""
 

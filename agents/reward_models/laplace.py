@@ -4,9 +4,18 @@ Model: u(f) = θᵀf, p(first ≻ second) = σ(θᵀx) with x = f₁ − f₂, p
 ∇ = Σᵢ (σ(θᵀxᵢ) − cᵢ) xᵢ + αθ = 0 by Newton's method (IRLS); the covariance is the inverse Hessian at μ,
 Σ = (Σᵢ σᵢ(1 − σᵢ) xᵢxᵢᵀ + αI)⁻¹ (Bishop, PRML §4.4–4.5). Every comparison ever seen is kept: the posterior
 conditions on all data, with no replay-buffer forgetting. Computation is in float64.
+
+Newton stops when a step is shorter than 1e-10 or after 100 steps. The objective is strictly convex (α > 0) and
+Newton converges in a few steps in practice; if it ever reaches the step limit, the update keeps the last iterate
+(μ and Σ are still the Newton iterate and its Hessian, usable but not the exact MAP) and emits a
+``RuntimeWarning`` naming the update, the steps taken and the gradient norm, and its metrics report
+``newton_converged = 0.0``. A warning rather than an error: a run is not lost for a fit that is merely inexact,
+and ``warnings.simplefilter("error", RuntimeWarning)`` turns it into an error where that is wanted.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 
@@ -57,13 +66,18 @@ class LaplaceRewardModel:
         self._choices = torch.zeros(0, dtype=torch.float64)
         self.mean = torch.zeros(self.input_dim, dtype=torch.float64)
         self._precision_cholesky = torch.eye(self.input_dim, dtype=torch.float64) * self.prior_precision**0.5
+        self.updates = 0
 
     @property
     def covariance(self) -> torch.Tensor:
         return torch.cholesky_inverse(self._precision_cholesky)
 
     def update(self, features_first: ArrayLike, features_second: ArrayLike, choices: ArrayLike) -> dict[str, float]:
-        """Add n comparisons and refit μ and Σ on all comparisons seen. Returns Newton steps and the gradient norm."""
+        """Add n comparisons and refit μ and Σ on all comparisons seen.
+
+        Returns ``newton_steps``, ``gradient_norm`` (at the returned μ), ``newton_converged`` (1.0 or 0.0) and
+        ``comparisons_seen``. Warns (``RuntimeWarning``) when Newton reaches its step limit (module docstring).
+        """
         first, second, choices = as_comparisons(
             features_first, features_second, choices, self.input_dim, torch.device("cpu"), torch.float64
         )
@@ -77,20 +91,31 @@ class LaplaceRewardModel:
             gradient = x.T @ (p - c) + self.prior_precision * theta
             return gradient, (x * (p * (1 - p))[:, None]).T @ x + self.prior_precision * eye
 
+        self.updates += 1
         gradient, hessian = gradient_and_hessian(theta)
-        steps = 0
+        steps, converged = 0, False
         while steps < _MAX_NEWTON_STEPS:
             step = torch.linalg.solve(hessian, gradient)
             theta = theta - step
             steps += 1
             gradient, hessian = gradient_and_hessian(theta)
             if step.norm() < _NEWTON_TOLERANCE:
+                converged = True
                 break
+        if not converged:
+            warnings.warn(
+                f"LaplaceRewardModel update {self.updates} ({len(c)} comparisons): Newton's method did not converge "
+                f"in {steps} steps (last step norm {step.norm().item():.3g}, tolerance {_NEWTON_TOLERANCE:g}; "
+                f"gradient norm {gradient.norm().item():.3g}); keeping the last iterate as the posterior mean",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         self.mean = theta
         self._precision_cholesky = torch.linalg.cholesky(hessian)
         return {
             "newton_steps": float(steps),
             "gradient_norm": gradient.norm().item(),
+            "newton_converged": float(converged),
             "comparisons_seen": float(len(c)),
         }
 

@@ -185,8 +185,8 @@ def run_all(
                 next_obs, reward, _, _, info = env.step(pairs)
                 metrics = agent.observe(obs, pairs, reward)
                 obs = next_obs
-                if "regret_strong" in info:
-                    cumulative += float(np.sum(info["regret_strong"]))
+                if "regret_strong" in info.get("final_info", {}):
+                    cumulative += float(np.sum(info["final_info"]["regret_strong"]))
                 if config.evaluates_at(batch):
                     extra = {k: float(v) for k, v in metrics.items()}
                     if llm is None:

@@ -192,6 +192,13 @@ class LanguageModel:
         They equal the features :meth:`sample_with_features` returned for a sampled response that ended with <eos>.
         """
         prompts = _check_prompts(prompts)
+        if isinstance(responses, str):
+            raise TypeError(
+                f"responses must be a list of {len(prompts)} str, one per prompt, got the single str {responses!r}"[
+                    :200
+                ]
+                + " (wrap one response in a list: a str would be read as one response per character)"
+            )
         if len(responses) != len(prompts) or not all(isinstance(r, str) for r in responses):
             raise TypeError(f"responses must be a list of {len(prompts)} str, one per prompt")
         out = []
