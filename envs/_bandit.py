@@ -92,6 +92,11 @@ def step_outcome(
     """Sample one choice per pair; return the rewards (B,) and the per-pair info arrays (B,)."""
     first, second = pairs[:, 0], pairs[:, 1]
     p_first = problem.p_first(contexts, first, second)
+    if np.shape(p_first) != first.shape:
+        raise ValueError(
+            f"{type(problem).__name__}.p_first returned shape {np.shape(p_first)} for {len(first)} pairs; "
+            f"expected one probability per pair, shape ({len(first)},)"
+        )
     rewards = sample_choices(p_first, rng)
     regret_strong, regret_weak = pair_regrets(contexts.scores, first, second)
     info = {

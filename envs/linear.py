@@ -158,7 +158,9 @@ class LinearDuelVectorEnv(ArmDuelVectorEnv):
 
     Takes the keyword arguments of :class:`LinearDuelEnv`. All sub-envs share θ* and the rater and differ only in
     their contexts: a step is a batch of ``num_envs`` queries to one rater. Observations are
-    ``{"arms": (B, K, d)}``, actions an int array (B, 2), info values arrays of length B.
+    ``{"arms": (B, K, d)}`` and actions an int array (B, 2). A step returns the next contexts, and its own info
+    (``p_first``, regrets, ``best_arm``: arrays of length B) under ``info["final_info"]``, as Gymnasium's
+    ``SAME_STEP`` autoreset lays it out (see :class:`~duelgym.envs._bandit.ArmDuelVectorEnv`).
     """
 
     def __init__(self, num_envs: int, **kwargs: Any) -> None:

@@ -205,7 +205,8 @@ class MatrixDuelEnv(ArmDuelEnv):
 class MatrixDuelVectorEnv(ArmDuelVectorEnv):
     """``num_envs`` MatrixDuel-v0 episodes per step as one batch (autoreset ``SAME_STEP``); sub-envs share P.
 
-    Takes the keyword arguments of :class:`MatrixDuelEnv`.
+    Takes the keyword arguments of :class:`MatrixDuelEnv`. The step's info is under ``info["final_info"]``
+    (Gymnasium's ``SAME_STEP`` layout, see :class:`~duelgym.envs._bandit.ArmDuelVectorEnv`).
     """
 
     def __init__(self, num_envs: int, **kwargs: Any) -> None:

@@ -367,6 +367,20 @@ def test_a_matrix_that_is_not_numbers_gets_a_clear_error(matrix, error: type, ma
         duelgym.make("MatrixDuel-v0", matrix=matrix)
 
 
+def test_a_problem_whose_p_first_has_the_wrong_length_is_reported() -> None:
+    from duelgym.envs._bandit import ArmDuelVectorEnv
+    from duelgym.envs.matrix import MatrixProblem
+
+    class OneAnswer(MatrixProblem):  # a batching bug in a new env: one probability whatever the batch
+        def p_first(self, contexts, first, second):
+            return super().p_first(contexts, first, second)[:1]
+
+    venv = ArmDuelVectorEnv(OneAnswer(num_arms=4), num_envs=4)
+    venv.reset(seed=0)
+    with pytest.raises(ValueError, match=r"OneAnswer.p_first returned shape \(1,\) for 4 pairs; expected .*\(4,\)"):
+        venv.step(np.zeros((4, 2), dtype=np.int64))
+
+
 @pytest.mark.parametrize("env_id", ARM_ENV_IDS)
 def test_step_before_reset_and_after_the_episode_ends_raises_reset_needed(env_id: str) -> None:
     raw = duelgym.make(env_id).unwrapped
