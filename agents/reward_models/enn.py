@@ -37,14 +37,19 @@ DEFAULT_PRIOR_HIDDEN_SIZES = (64, 64)
 #: s, in logit units (the model learns r = u/T, the rater's Bradley-Terry logits). Measured within-context spread
 #: of the particles' prior outputs at s = 10: 0.35 on LinearDuel-v0 arms against a true logit spread of 0.45
 #: (‖θ*‖ = 1, T = 1), 0.88 on LLMDuel-v0 candidates against 2.13 (T = 0.1): about right on the synthetic envs and
-#: 2.4× too narrow on LLMDuel-v0 (the spread grows linearly with s). Among s in {1, 3, 10, 30} it had the lowest
-#: joint-NLL excess over Laplace overall (benchmarks/reward_model_defaults.py).
+#: 2.4× too narrow on LLMDuel-v0 (the spread grows linearly with s). Joint-NLL excess over Laplace after 128 / 512 /
+#: 2,048 comparisons (benchmarks/reward_model_defaults.py, 20 steps, constant λ = 0.01): s = 1 0.033 / 0.049 /
+#: 0.031, s = 3 0.030 / 0.047 / 0.030, s = 10 0.017 / 0.043 / 0.029, s = 30 0.016 / 0.039 / 0.035; with λ = 10/n,
+#: 0.668, 0.658, 0.591 and 0.445 at 128 comparisons, and 0.028 to 0.040 at 2,048. s = 10 is best or within 0.006
+#: of the best everywhere; s = 30 gains a little early and loses late.
 DEFAULT_PRIOR_SCALE = 10.0
 #: λ and schedule of the anchored penalty: λ_eff = 10 / (comparisons in the buffer), the weight of a fixed prior in a
-#: posterior, so the particles keep concentrating as data grows. Against the constant λ = 0.01 (which had the lowest
-#: dyadic-NLL excess at 128 comparisons, −0.006 vs +0.139 nats at ‖θ*‖ = 3, and ties from 512 on) it cut ENN-DTS's
-#: cumulative regret at T = 4,000 from 1.88×, 1.48×, 1.35× to 1.51×, 1.21×, 1.16× that of Laplace-DTS at
-#: ‖θ*‖ = 0.5, 1, 2 (4 seeds; benchmarks/linear_regret.py). Exploration needs the concentration more.
+#: posterior, so the particles keep concentrating as data grows. By the joint NLL (s = 10, 20 steps; excess over
+#: Laplace after 128 / 512 / 2,048 comparisons) the constant λ = 0.01 fits better early and ties late: 0.017 /
+#: 0.043 / 0.029 against 0.591 / 0.062 / 0.028 for 10/n (1/n: 0.010 / 0.079 / 0.055). The default follows what
+#: the agents are for: 10/n cut ENN-DTS's cumulative regret at T = 4,000 from 1.88×, 1.48×, 1.35× (constant 0.01)
+#: to 1.51×, 1.21×, 1.16× that of Laplace-DTS at ‖θ*‖ = 0.5, 1, 2 (4 seeds, first LinearDuel-v0 default;
+#: benchmarks/linear_regret.py). Exploration needs the concentration more than the fit of the first hundred.
 DEFAULT_REGULARIZATION = 10.0
 DEFAULT_REGULARIZATION_SCHEDULE: RegularizationSchedule = "inverse_data"
 

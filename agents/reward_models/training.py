@@ -23,15 +23,16 @@ __all__ = ["ReplayBuffer", "TrainedRewardModel", "TrainingConfig"]
 class TrainingConfig:
     """How a reward model trains on its replay buffer.
 
-    Defaults, each with its reason; the measurements come from ``benchmarks/reward_model_defaults.py`` (dyadic
-    joint NLL in excess of the Laplace reference on LinearDuel-v0, 3 seeds, after 128 / 512 / 2,048 comparisons).
+    Defaults, each with its reason; the measurements come from ``benchmarks/reward_model_defaults.py``: joint NLL
+    (dyadic sampling, κ = 2, τ = 10, labels from the true p_first; nats per group of 10) in excess of the Laplace
+    reference on LinearDuel-v0, ‖θ*‖ = 3, 3 seeds, after 128 / 512 / 2,048 comparisons.
     """
 
-    #: Adam learning rate: oat's ``rm_lr`` and enn's demo value (REFERENCES.md §1, §2); 3e-3 overfit more at
-    #: 2,048 comparisons (excess 0.021 vs 0.012 nats, ‖θ*‖ = 3).
+    #: Adam learning rate: oat's ``rm_lr`` and enn's demo value (REFERENCES.md §1, §2). 3e-3 (with 10 steps) fit
+    #: worse: point model 0.346 / 0.223 / 0.059 against 0.078 / 0.154 / 0.074 at 1e-3 with 20 steps.
     learning_rate: float = 1e-3
-    #: Adam steps per update of 32 queries: oat's 5 learned too slowly, an excess of 0.30 nats per pair after 128
-    #: comparisons (‖θ*‖ = 3) against −0.006 with 20 steps; 20 costs 4× the time of 5.
+    #: Adam steps per update of 32 queries: oat's 5 learned too slowly after 128 comparisons (excess 1.539 for the
+    #: point model and 1.336 for the default ENN, against 0.078 and 0.591 with 20 steps); 20 costs 4× the time of 5.
     steps_per_update: int = 20
     #: Comparisons per Adam step: twice the 32 queries of a batch, so each step mixes new and replayed data.
     minibatch_size: int = 64
