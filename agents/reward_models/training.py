@@ -28,8 +28,9 @@ class TrainingConfig:
     reference on LinearDuel-v0, ‖θ*‖ = 3, 3 seeds, after 128 / 512 / 2,048 comparisons.
     """
 
-    #: Adam learning rate: oat's ``rm_lr`` and enn's demo value (REFERENCES.md §1, §2). 3e-3 (with 10 steps) fit
-    #: worse: point model 0.346 / 0.223 / 0.059 against 0.078 / 0.154 / 0.074 at 1e-3 with 20 steps.
+    #: Adam learning rate: oat's ``rm_lr`` and enn's demo value (REFERENCES.md §1, §2). 3e-3 with 10 steps was no
+    #: better overall: point model 0.346 / 0.223 / 0.059 and default ENN 0.388 / 0.078 / 0.052, against 0.078 /
+    #: 0.154 / 0.074 and 0.591 / 0.062 / 0.028 at 1e-3 with 20 steps (the ENN ends worse at 3e-3).
     learning_rate: float = 1e-3
     #: Adam steps per update of 32 queries: oat's 5 learned too slowly after 128 comparisons (excess 1.539 for the
     #: point model and 1.336 for the default ENN, against 0.078 and 0.591 with 20 steps); 20 costs 4× the time of 5.
