@@ -16,6 +16,7 @@ from duelgym.evaluation import (
     queries_to_target,
     strong_regret,
     weak_regret,
+    win_rate,
 )
 
 
@@ -123,3 +124,73 @@ def test_pair_diversity_counts_distinct_unordered_pairs() -> None:
         pair_diversity([[0, 1, 2]])
     with pytest.raises(ValueError, match="chosen must have shape"):
         max_at_k(np.zeros((3, 4)), np.zeros((2, 2), dtype=np.int64))
+
+
+def test_regret_of_a_batch_with_several_leading_dimensions_equals_a_loop() -> None:
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(2, 3, 5))  # (batch, batch, K): the K axis is the last one, not axis 1
+    first, second = rng.integers(5, size=(2, 3)), rng.integers(5, size=(2, 3))
+    strong, weak = strong_regret(u, first, second), weak_regret(u, first, second)
+    for i in range(2):
+        for j in range(3):
+            row, a, b = u[i, j], first[i, j], second[i, j]
+            assert strong[i, j] == pytest.approx(2 * row.max() - row[a] - row[b])
+            assert weak[i, j] == pytest.approx(row.max() - max(row[a], row[b]))
+    chosen = np.stack([first, second], axis=-1)
+    np.testing.assert_allclose(max_at_k(u, chosen), u.max(axis=-1) - weak)
+    np.testing.assert_array_equal(pass_at_k(u, chosen, tolerance=0.5), weak <= 0.5)
+
+
+@pytest.mark.parametrize(
+    ("utilities", "first", "second", "match"),
+    [
+        (np.zeros((2, 4)), [0, 1], [0, 1, 2], r"got \(2,\) and \(3,\)"),
+        (np.zeros((2, 4)), [[0], [1]], [0, 1], r"got \(2, 1\) and \(2,\)"),
+        (np.zeros((2, 0)), np.zeros(2, int), np.zeros(2, int), r"K >= 1, got shape \(2, 0\)"),
+        (np.float64(1.0), 0, 0, r"K >= 1, got shape \(\)"),
+    ],
+)
+def test_regret_inputs_of_the_wrong_shape_are_named(utilities, first, second, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        strong_regret(utilities, first, second)
+
+
+def test_one_pair_and_one_point_are_valid_inputs() -> None:
+    assert pair_diversity([[3, 1]]) == 1.0
+    with pytest.raises(ValueError, match=r"B >= 1, got \(0, 2\)"):
+        pair_diversity(np.zeros((0, 2), dtype=np.int64))
+    assert queries_to_target([[32, 0.7]], 0.6) == 32.0
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        queries_to_target([[32, 0.7, 1.0]], 0.6)
+
+
+def test_multiplier_is_the_exact_ratio_and_rejects_negative_queries() -> None:
+    assert data_efficiency_multiplier(3.0, 2.0) == 1.5  # a floor division would give 1.0
+    with pytest.raises(ValueError, match="baseline_queries must be a finite number > 0 or None, got -5.0"):
+        data_efficiency_multiplier(-5.0, 2.0)
+
+
+class StubRater:
+    """p_first = 1 if the response is "good", else 0.25 (a fixed law, for exact win rates)."""
+
+    def p_first(self, prompts, first, second):
+        return np.array([1.0 if a == "good" else 0.25 for a in first])
+
+
+class StubEnv:
+    def __init__(self, prompts: list[str]) -> None:
+        self.prompts, self.rater, self.unwrapped = prompts, StubRater(), self
+
+
+def test_win_rate_is_the_mean_rater_probability_with_its_standard_error() -> None:
+    env = StubEnv(["a", "b", "c", "d"])
+    result = win_rate(lambda prompts: ["good", "bad", "bad", "good"], env, baseline=["x"] * 4)
+    p = np.array([1.0, 0.25, 0.25, 1.0])
+    assert result.mean == pytest.approx(p.mean())
+    assert result.stderr == pytest.approx(p.std(ddof=1) / 2)
+    single = win_rate(lambda prompts: ["bad"], env, prompts=["a"], baseline=["x"])
+    assert single == (0.25, 0.0)
+    with pytest.raises(ValueError, match="4 prompts, 3 responses, 4 baseline responses"):
+        win_rate(lambda prompts: ["good"] * 3, env, baseline=["x"] * 4)
+    with pytest.raises(ValueError, match="4 prompts, 4 responses, 2 baseline responses"):
+        win_rate(lambda prompts: ["good"] * 4, env, baseline=["x"] * 2)
