@@ -166,7 +166,7 @@ def test_one_pair_and_one_point_are_valid_inputs() -> None:
 
 def test_multiplier_is_the_exact_ratio_and_rejects_negative_queries() -> None:
     assert data_efficiency_multiplier(3.0, 2.0) == 1.5  # a floor division would give 1.0
-    with pytest.raises(ValueError, match="baseline_queries must be a finite number > 0 or None, got -5.0"):
+    with pytest.raises(ValueError, match=r"baseline_queries must be a finite number > 0 or None, got -5\.0"):
         data_efficiency_multiplier(-5.0, 2.0)
 
 
