@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from duelgym.envs._vector import object_array, same_step_info
 from duelgym.evaluation import pair_regrets
-from duelgym.oracle import sample_choices
+from duelgym.oracle import check_probabilities, sample_choices
 from duelgym.spaces import ArmPair
 
 __all__ = ["ArmDuelEnv", "ArmDuelVectorEnv", "ArmProblem", "Contexts", "random_comparisons"]
@@ -91,12 +91,9 @@ def step_outcome(
 ) -> tuple[NDArray[np.float64], dict[str, NDArray[Any]]]:
     """Sample one choice per pair; return the rewards (B,) and the per-pair info arrays (B,)."""
     first, second = pairs[:, 0], pairs[:, 1]
-    p_first = problem.p_first(contexts, first, second)
-    if np.shape(p_first) != first.shape:
-        raise ValueError(
-            f"{type(problem).__name__}.p_first returned shape {np.shape(p_first)} for {len(first)} pairs; "
-            f"expected one probability per pair, shape ({len(first)},)"
-        )
+    p_first = check_probabilities(
+        problem.p_first(contexts, first, second), source=f"{type(problem).__name__}.p_first", size=len(first)
+    )
     rewards = sample_choices(p_first, rng)
     regret_strong, regret_weak = pair_regrets(contexts.scores, first, second)
     info = {

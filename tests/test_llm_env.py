@@ -237,3 +237,16 @@ def test_hugging_face_rater_gives_the_same_p_first_batched_as_one_pair_at_a_time
     assert np.abs(rater.p_first(prompts, first, second) - one_at_a_time).max() > 1e-3
     with pytest.raises(ValueError, match="batch_size must be >= 1, got 0"):
         HuggingFaceRater(str(tmp_path), batch_size=0)
+
+
+def test_vector_step_reports_the_queried_prompts_as_final_obs_and_the_next_ones_at_the_top() -> None:
+    prompts = [f"sort {i} {i + 1}" for i in range(7)]
+    venv = duelgym.make_vec("LLMDuel-v0", num_envs=3, prompts=prompts, rater=lambda p, a, b: np.full(len(a), 0.5))
+    queried, info = venv.reset(seed=0)
+    for _ in range(4):
+        following, _, terminated, _, info = venv.step([("a", "b")] * 3)
+        assert terminated.all() and info["_final_obs"].all()
+        assert list(info["final_obs"]) == list(queried), "final_obs must be the prompts the pairs answered"
+        assert [prompts[i] for i in info["prompt_id"]] == list(following), "top-level info belongs to the new prompts"
+        assert [prompts[i] for i in info["final_info"]["prompt_id"]] == list(queried)
+        queried = following

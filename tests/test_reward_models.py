@@ -248,15 +248,28 @@ def test_joint_nll_of_one_particle_is_tau_times_its_marginal_nll() -> None:
     )
 
 
-def test_joint_nll_rewards_particles_that_disagree_where_the_truth_is_uncertain() -> None:
-    # The truth is p = 0.5 on every comparison. One confident particle (w = ±1) pays on every repeated label; two
-    # particles that disagree (w = +1 and w = −1) have the same mean prediction per comparison only on average, but
-    # jointly they hedge: the joint NLL separates them although each particle alone is as confident.
-    first, second, _ = comparisons(200, 1, seed=6)
-    p_first = torch.full((200,), 0.5, dtype=torch.float64)
-    confident = FixedParticles(torch.tensor([[3.0]], dtype=torch.float64))
-    hedging = FixedParticles(torch.tensor([[3.0], [-3.0]], dtype=torch.float64))
-    assert dyadic_joint_nll(hedging, first, second, p_first) < dyadic_joint_nll(confident, first, second, p_first) - 1
+def test_joint_nll_separates_models_whose_marginal_predictions_are_equal() -> None:
+    # Truth p = σ(3x). Particles {+3, −3} average to ½ on every comparison, exactly like one constant particle
+    # (w = 0), so their marginal NLLs are equal; jointly the pair knows that one of two confident laws holds, and
+    # on repeated draws at the same two anchors that is worth several nats.
+    first, _, _ = comparisons(400, 1, seed=6)
+    second = torch.zeros_like(first)
+    p_first = torch.sigmoid(3 * first[:, 0]).double()
+    pair = FixedParticles(torch.tensor([[3.0], [-3.0]], dtype=torch.float64))
+    constant = FixedParticles(torch.tensor([[0.0]], dtype=torch.float64))
+    assert marginal_nll(pair, first, second, p_first) == pytest.approx(marginal_nll(constant, first, second, p_first))
+    assert dyadic_joint_nll(pair, first, second, p_first) < dyadic_joint_nll(constant, first, second, p_first) - 1.5
+
+
+def test_joint_nll_on_observed_choices_warns_and_bad_targets_are_named() -> None:
+    model = FixedParticles(torch.tensor([[1.0, 0.0]], dtype=torch.float64))
+    first, second, choices = comparisons(6, 2, seed=1)
+    with pytest.warns(UserWarning, match="every target is 0 or 1"):
+        dyadic_joint_nll(model, first, second, choices)
+    with pytest.raises(ValueError, match=r"targets must be probabilities in \[0, 1\], got 1\.5 at index 1"):
+        marginal_nll(model, first, second, torch.tensor([0.5, 1.5, 0.2, 0.1, 0.1, 0.1]))
+    with pytest.raises(ValueError, match="kappa=2 anchors needs at least 2 held-out comparisons, got 1"):
+        dyadic_joint_nll(model, first[:1], second[:1], torch.tensor([0.5]))
 
 
 def test_marginal_nll_of_probabilities_is_the_expected_nll_of_choices() -> None:
@@ -299,11 +312,12 @@ def test_joint_nll_separates_laplace_enn_and_point_on_lineardueling() -> None:
 
 @given(weights=st.lists(st.floats(-3, 3), min_size=2, max_size=2), seed=st.integers(0, 1000))
 def test_joint_nll_of_identical_particles_equals_that_of_one(weights: list, seed: int) -> None:
-    first, second, choices = comparisons(8, 2, seed)
+    first, second, _ = comparisons(8, 2, seed)
+    p_first = torch.rand(8, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
     one = FixedParticles(torch.tensor([weights], dtype=torch.float64))
     many = FixedParticles(torch.tensor([weights] * 4, dtype=torch.float64))
-    assert dyadic_joint_nll(one, first, second, choices) == pytest.approx(
-        dyadic_joint_nll(many, first, second, choices)
+    assert dyadic_joint_nll(one, first, second, p_first) == pytest.approx(
+        dyadic_joint_nll(many, first, second, p_first)
     )
 
 

@@ -2,7 +2,7 @@
 
     python tools/mutation.py [--modules duelgym/evaluation.py,agents/dts.py] [--timeout 120]
 
-For each module, cosmic-ray mutates the source file in place one mutation at a time (operators replaced,
+For each module (the evaluation, the oracle, the agents and the reward models), cosmic-ray mutates the source file in place one mutation at a time (operators replaced,
 comparisons flipped, constants changed, ...), runs that module's fast tests (``TESTS`` below) and restores the
 file. A mutant is *killed* when a test fails, *survives* when every test still passes. The script prints the
 share killed per module and lists every survivor with its line, so a reader can judge whether it is an
@@ -28,6 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = {
     "duelgym/evaluation.py": ["tests/test_evaluation.py"],
     "duelgym/oracle.py": ["tests/test_oracle.py"],
+    **{
+        f"agents/reward_models/{name}.py": ["tests/test_reward_models.py"]
+        for name in ("metrics", "enn", "point", "laplace", "training", "networks")
+    },
     **{
         f"agents/{name}.py": ["tests/test_agents.py", "tests/test_agent_rules.py"]
         for name in ("bai_ts", "boltzmann", "candidates", "dts", "ids", "infomax", "multiset", "passive",

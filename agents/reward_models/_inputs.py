@@ -40,11 +40,13 @@ def as_comparisons(
     device: torch.device,
     dtype: torch.dtype,
     probabilities: bool = False,
+    name: str = "choices",
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """A batch of n comparisons as tensors (n, d), (n, d), (n,).
 
     ``choices`` must be exactly 0 or 1 (1 = first preferred); with ``probabilities=True`` any value in [0, 1] is
-    accepted (the probability that the first is preferred, e.g. the rater's true ``p_first``).
+    accepted (the probability that the first is preferred, e.g. the rater's true ``p_first``). ``name`` is the
+    third argument's name in error messages.
     """
     first = as_features(features_first, input_dim, device, dtype, "features_first")
     second = as_features(features_second, input_dim, device, dtype, "features_second")
@@ -56,15 +58,13 @@ def as_comparisons(
     if isinstance(choices, np.ndarray):
         choices = torch.from_numpy(np.ascontiguousarray(choices))
     if not isinstance(choices, torch.Tensor):
-        raise TypeError(f"choices must be a torch.Tensor or numpy array of shape (n,), got {type(choices).__name__}")
+        raise TypeError(f"{name} must be a torch.Tensor or numpy array of shape (n,), got {type(choices).__name__}")
     if choices.shape != first.shape[:1]:
-        raise ValueError(
-            f"choices must have shape ({first.shape[0]},) (one per comparison), got {tuple(choices.shape)}"
-        )
+        raise ValueError(f"{name} must have shape ({first.shape[0]},) (one per comparison), got {tuple(choices.shape)}")
     choices = choices.to(device=device, dtype=dtype)
     invalid = ~((choices >= 0) & (choices <= 1)) if probabilities else (choices != 0) & (choices != 1)
     if invalid.any():
         index = int(invalid.nonzero()[0, 0])
         expected = "probabilities in [0, 1]" if probabilities else "0 or 1 (1 = first preferred)"
-        raise ValueError(f"choices must be {expected}, got {choices[index].item()} at index {index}")
+        raise ValueError(f"{name} must be {expected}, got {choices[index].item()} at index {index}")
     return first, second, choices

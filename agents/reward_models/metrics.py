@@ -2,10 +2,12 @@
 
 Every function takes a model following the ``RewardModel`` protocol and n held-out comparisons
 ``(features_first (n, d), features_second (n, d), targets (n,))``. ``targets`` is the probability that the first
-is preferred: pass the rater's true ``p_first`` where it is known (the synthetic envs report it in their step info),
-and each metric is then an expectation over the rater's choices, as in the neural testbed; observed 0/1 choices
-work too (the labels are then the observed ones). With Δ_k(i) particle k's utility difference on comparison i
-and q_k(i) = σ(Δ_k(i)) its probability that the first is preferred:
+is preferred: pass the rater's true ``p_first`` (the envs report it in their step info), and each metric is an
+expectation over the rater's choices, as in the neural testbed. Accuracy and the marginal NLL are linear in the
+label, so observed 0/1 choices give their usual empirical versions; the joint NLL needs the true probabilities:
+with observed choices every resampled point repeats its anchor's one label, which rewards particles that disagree
+confidently (a warning says so). With Δ_k(i) particle k's utility difference on comparison i and q_k(i) =
+σ(Δ_k(i)) its probability that the first is preferred:
 
 * accuracy = (1/n) Σᵢ [pᵢ 1{Δ̄ᵢ > 0} + (1 − pᵢ) 1{Δ̄ᵢ < 0} + ½ 1{Δ̄ᵢ = 0}], Δ̄ the posterior-mean utility difference;
 * marginal NLL = −(1/n) Σᵢ [pᵢ log q̄ᵢ + (1 − pᵢ) log(1 − q̄ᵢ)], q̄ᵢ = (1/M) Σ_k q_k(i): the mean prediction's fit;
@@ -24,6 +26,7 @@ NLLs are in nats; lower is better. Group indices and labels come from a seeded C
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -40,7 +43,14 @@ def _comparisons(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Features (n, d), (n, d) and targets (n,) checked in float64 on the model's device."""
     return as_comparisons(
-        features_first, features_second, targets, model.input_dim, model.device, torch.float64, probabilities=True
+        features_first,
+        features_second,
+        targets,
+        model.input_dim,
+        model.device,
+        torch.float64,
+        probabilities=True,
+        name="targets",
     )
 
 
@@ -108,10 +118,27 @@ def polyadic_joint_nll(
     tau = check_int("tau", tau, minimum=1)
     kappa = check_int("kappa", kappa, minimum=1)
     if kappa > n:
-        raise ValueError(f"kappa={kappa} exceeds the {n} held-out comparisons; pass at least kappa comparisons")
+        raise ValueError(
+            f"sampling with kappa={kappa} anchors needs at least {kappa} held-out comparisons, got {n}"
+        )
+    if tau > kappa and bool(((targets == 0) | (targets == 1)).all()):
+        warnings.warn(
+            "every target is 0 or 1: if these are observed choices rather than the rater's true p_first, each "
+            "resampled point repeats its anchor's one label and the joint NLL rewards confident disagreement; "
+            "pass the true probabilities",
+            UserWarning,
+            stacklevel=2,
+        )
     count = check_int("num_groups", num_groups, minimum=1)
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
-    anchors = torch.multinomial(torch.ones(count, n), kappa, replacement=False, generator=generator)  # (G, κ)
+    # κ distinct anchors per group, drawn in chunks so that memory stays O(chunk × n) for large n.
+    chunk = max(1, (1 << 22) // n)
+    anchors = torch.cat(
+        [
+            torch.multinomial(torch.ones(min(chunk, count - start), n), kappa, generator=generator)
+            for start in range(0, count, chunk)
+        ]
+    )  # (G, κ)
     picks = torch.randint(kappa, (count, tau), generator=generator)  # (G, τ)
     index = torch.gather(anchors, 1, picks).to(targets.device)  # (G, τ)
     uniform = torch.rand((count, tau), generator=generator, dtype=torch.float64).to(targets.device)
