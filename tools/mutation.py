@@ -2,16 +2,16 @@
 
     python tools/mutation.py [--modules duelgym/evaluation.py,agents/dts.py] [--timeout 120]
 
-For each module (the evaluation, the oracle, the agents and the reward models), cosmic-ray mutates the source
-file in place one mutation at a time (operators replaced, comparisons flipped, constants changed, ...), runs that
-module's fast tests (``TESTS`` below) and restores the file. A mutant is *killed* when a test fails, *survives* when every test still passes. The script prints the
-share killed per module and lists every survivor with its line, so a reader can judge whether it is an
-equivalent mutant (same behaviour, e.g. ``>=`` for ``>`` on values that are never equal) or a missing test.
+For each module (the evaluation, the oracle, the agents and the reward models), cosmic-ray mutates the source file
+in place one mutation at a time (operators replaced, comparisons flipped, constants changed, ...), runs that
+module's fast tests (``TESTS`` below) and restores the file. A mutant is *killed* when a test fails, *survives* when
+every test still passes. The script prints the share killed per module and lists every survivor with its line, so a
+reader can judge whether it is an equivalent mutant (same behaviour, e.g. ``>=`` for ``>`` on values that are never
+equal) or a missing test.
 
 Run it on a clean checkout: the files are mutated on disk while it runs (cosmic-ray restores each one), so do not
 edit or test the same tree meanwhile. Sessions are kept in ``.mutation/`` (one SQLite file per module); rerunning
-resumes them, ``--fresh`` starts over.
-"""
+resumes them, ``--fresh`` starts over."""
 
 from __future__ import annotations
 
