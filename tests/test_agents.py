@@ -20,7 +20,10 @@ from duelgym.agents import (
 from duelgym.agents.base import Agent
 from duelgym.spaces import TextPair, UnicodeText
 
-BUILT_IN = ["bai-ts", "boltzmann", "dts", "ids", "infomax", "laplace-dts", "multiset", "passive"]
+BUILT_IN = [
+    "bai-ts", "boltzmann", "colstim", "dts", "ids", "infomax", "laplace-dts", "maxinp", "maxpairucb", "multiset",
+    "passive",
+]  # fmt: skip
 
 
 class FixedParticles:
@@ -208,11 +211,12 @@ class OneArmEnv(gym.Env):
 
 
 def test_agents_say_when_they_cannot_run_on_an_env() -> None:
-    with pytest.raises(ValueError, match=r"agent 'laplace-dts' needs candidates described by features"):
-        duelgym.agents.make("laplace-dts", TextEnv())
+    for name in ("laplace-dts", "maxinp", "colstim", "maxpairucb"):
+        with pytest.raises(ValueError, match=rf"agent '{name}' needs candidates described by features"):
+            duelgym.agents.make(name, TextEnv())
     with pytest.raises(ValueError, match=r"at least 2 candidates per context, the env has 1"):
         duelgym.agents.make("passive", OneArmEnv())
-    with pytest.raises(ValueError, match=r"unknown agent 'tds'; known agents: bai-ts, boltzmann, dts"):
+    with pytest.raises(ValueError, match=r"unknown agent 'tds'; known agents: bai-ts, boltzmann, colstim, dts"):
         duelgym.agents.make("tds", duelgym.make("LinearDuel-v0"))
 
 

@@ -42,7 +42,8 @@ DEFAULT_PRIOR_SCALE = 10.0
 #: posterior, so the particles keep concentrating as data grows. Against the constant λ = 0.01 (which had the lowest
 #: dyadic-NLL excess at 128 comparisons, −0.006 vs +0.139 nats at ‖θ*‖ = 3, and ties from 512 on) it cut ENN-DTS's
 #: cumulative regret at T = 4,000 from 1.88×, 1.48×, 1.35× to 1.51×, 1.21×, 1.16× that of Laplace-DTS at
-#: ‖θ*‖ = 0.5, 1, 2 (4 seeds; benchmarks/linear_regret.py). Exploration needs the concentration more.
+#: ‖θ*‖ = 0.5, 1, 2 (4 seeds; benchmarks/linear_regret.py on the earlier LinearDuel-v0 default, the 32 hypercube
+#: vertices in every context, batches of 32). Exploration needs the concentration more.
 DEFAULT_REGULARIZATION = 10.0
 DEFAULT_REGULARIZATION_SCHEDULE: RegularizationSchedule = "inverse_data"
 
