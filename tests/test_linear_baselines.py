@@ -62,11 +62,11 @@ def test_maxinp_is_the_brute_force_widest_pair_of_the_active_set(seed: int, widt
         if len(active) >= 2:
             best = max(norm(x[p] - x[q]) for p in active for q in active if p != q)
             assert i in active and j in active
+            assert norm(x[i] - x[j]) == pytest.approx(best)
         else:
             (only,) = active
-            assert only in (i, j)
-            best = max(norm(x[only] - x[q]) for q in range(6) if q != only)
-        assert norm(x[i] - x[j]) == pytest.approx(best)
+            runner_up = max((q for q in range(6) if q != only), key=lambda q: theta @ x[q])
+            assert (i, j) == (only, runner_up)
 
 
 @given(seed=st.integers(0, 10**6), width=st.sampled_from([None, 0.0, 1.0]))
