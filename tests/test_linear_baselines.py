@@ -148,6 +148,21 @@ def test_the_estimate_is_the_laplace_map_and_the_gram_matrix_counts_every_compar
     assert torch.allclose(widths, widths.transpose(1, 2)) and (widths.diagonal(dim1=1, dim2=2).abs() < 1e-6).all()
 
 
+def test_the_mle_converges_where_a_full_newton_step_cycles() -> None:
+    """MaxInP on vacdb seed 4 re-queries one pair: a pure Newton fit stopped at 100 steps with ‖∇‖ ≈ 14.5 there."""
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=1, instance="vacdb")
+    obs, _ = env.reset(seed=4)
+    agent = duelgym.agents.make("maxinp", env, seed=4)
+    for _ in range(30):
+        pairs = agent.select(obs)
+        next_obs, reward, _, _, _ = env.step(pairs)
+        metrics = agent.observe(obs, pairs, reward)
+        assert metrics["gradient_norm"] < 1e-6 and metrics["newton_steps"] < 100, metrics
+        obs = next_obs
+    theta = torch.as_tensor(env.unwrapped.problem.theta)
+    assert torch.nn.functional.cosine_similarity(agent.reward_model.mean, theta, dim=0) > 0.8
+
+
 def test_default_confidence_width_is_vacdbs() -> None:
     assert default_confidence_width(5, 4000) == pytest.approx(2 * math.sqrt(5 * math.log(4000)))
     assert MaxInPAgent(32, 5).confidence_width == pytest.approx(12.88, abs=0.01)
@@ -230,5 +245,6 @@ def test_baselines_beat_passive_on_the_vacdb_instance(name: str) -> None:
     assert np.mean(ratios) <= THRESHOLDS[name], f"{name}: cumulative regret {np.mean(ratios):.3f}x passive's"
 
 
-#: Mean ratio of cumulative regret to passive's expectation over LEARNING_SEEDS, T = 1,000 (measured: see below).
-THRESHOLDS = {"maxinp": 0.5, "colstim": 0.5, "maxpairucb": 0.5}
+#: Upper bounds on the mean ratio of cumulative regret to passive's expectation over LEARNING_SEEDS at T = 1,000;
+#: measured: maxinp 0.115 (0.167, 0.114, 0.065), colstim 0.071, maxpairucb 0.071.
+THRESHOLDS = {"maxinp": 0.25, "colstim": 0.2, "maxpairucb": 0.2}
