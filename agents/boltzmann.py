@@ -15,7 +15,8 @@ __all__ = ["BoltzmannAgent"]
 #: not utilities. Measured within-context spread (std) of the true logits: LinearDuel-v0 0.45 (‖θ*‖ = 1, T = 1),
 #: MatrixDuel-v0 0.33, LLMDuel-v0 2.13 (T = 0.1, 64 candidates). So spread/τ is 4.5, 3.3 and 21: on the synthetic
 #: envs the best arm is several times likelier than an average one without ignoring the rest
-#: (benchmarks/linear_regret.py); on LLMDuel-v0 a learned model makes it close to querying the top two.
+#: (benchmarks/linear_regret.py, measured on the earlier LinearDuel-v0 default: the 32 hypercube vertices in every
+#: context); on LLMDuel-v0 a learned model makes it close to querying the top two.
 DEFAULT_TEMPERATURE = 0.1
 
 

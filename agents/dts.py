@@ -40,7 +40,9 @@ class DoubleThompsonAgent(CandidateAgent):
 
     Args:
         max_tries: Particles tried for a second arm that differs from the first (default: all M − 1 others).
-        fallback: ``"uniform"`` or ``"second_best"`` (default, lower regret: see benchmarks/linear_regret.py).
+        fallback: ``"uniform"`` or ``"second_best"`` (default: lower regret in benchmarks/linear_regret.py on the
+            earlier LinearDuel-v0 default, all 32 hypercube vertices in every context, batches of 32; on the vacdb
+            instance, one query per round, Laplace-DTS does better with ``"uniform"``: see the README).
         **kwargs: See :class:`~duelgym.agents.candidates.CandidateAgent`; the reward model needs M ≥ 2 samples.
     """
 

@@ -12,9 +12,12 @@ from duelgym.agents.bai_ts import BestArmThompsonAgent
 from duelgym.agents.base import Agent
 from duelgym.agents.boltzmann import BoltzmannAgent
 from duelgym.agents.candidates import CandidateAgent
+from duelgym.agents.colstim import CoLSTIMAgent
 from duelgym.agents.dts import DoubleThompsonAgent
 from duelgym.agents.ids import InformationDirectedAgent
 from duelgym.agents.infomax import InfomaxAgent
+from duelgym.agents.maxinp import MaxInPAgent
+from duelgym.agents.maxpairucb import MaxPairUCBAgent
 from duelgym.agents.multiset import MultisetAgent
 from duelgym.agents.passive import PassiveAgent
 
@@ -84,5 +87,8 @@ for _name, _class, _defaults in (
     ("ids", InformationDirectedAgent, {}),
     ("laplace-dts", DoubleThompsonAgent, {"reward_model": "laplace"}),
     ("multiset", MultisetAgent, {}),
+    ("maxinp", MaxInPAgent, {}),
+    ("colstim", CoLSTIMAgent, {}),
+    ("maxpairucb", MaxPairUCBAgent, {}),
 ):
     register(_name, _candidate_factory(_name, _class, **_defaults))

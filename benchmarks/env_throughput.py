@@ -62,19 +62,17 @@ def loop_step(num_envs: int, kwargs: dict) -> Callable[[], None]:
 
 
 def numpy_step(num_envs: int, kwargs: dict) -> Callable[[], None]:
-    """The same step in plain numpy: the default full hypercube of LinearDuel-v0 (K = 2^d arms)."""
-    dim = kwargs.get("dim", 5)
+    """The same step in plain numpy: LinearDuel-v0's default, fresh Gaussian arms N(0, I/d) for every context."""
+    dim, num_arms = kwargs.get("dim", 5), kwargs.get("num_arms", 32)
     rng = np.random.default_rng(0)
     theta = rng.standard_normal(dim)
     theta /= np.linalg.norm(theta)
-    codes = np.arange(2**dim)
-    cube = np.where((codes[:, None] >> np.arange(dim)) & 1, 1.0, -1.0).astype(np.float32) / np.sqrt(dim)
     rows = np.arange(num_envs)
 
     def step() -> None:
-        arms = np.broadcast_to(cube, (num_envs, *cube.shape)).copy()
+        arms = (rng.standard_normal((num_envs, num_arms, dim)) / np.sqrt(dim)).astype(np.float32)
         utilities = arms.astype(np.float64) @ theta
-        pairs = rng.integers(cube.shape[0], size=(num_envs, 2))
+        pairs = rng.integers(num_arms, size=(num_envs, 2))
         u_first, u_second = utilities[rows, pairs[:, 0]], utilities[rows, pairs[:, 1]]
         p_first = 1.0 / (1.0 + np.exp(u_second - u_first))
         _choices = (rng.random(num_envs) < p_first).astype(np.float64)

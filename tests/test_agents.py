@@ -20,7 +20,10 @@ from duelgym.agents import (
 from duelgym.agents.base import Agent
 from duelgym.spaces import TextPair, UnicodeText
 
-BUILT_IN = ["bai-ts", "boltzmann", "dts", "ids", "infomax", "laplace-dts", "multiset", "passive"]
+BUILT_IN = [
+    "bai-ts", "boltzmann", "colstim", "dts", "ids", "infomax", "laplace-dts", "maxinp", "maxpairucb", "multiset",
+    "passive",
+]  # fmt: skip
 
 
 class FixedParticles:
@@ -180,9 +183,14 @@ def test_same_seed_same_pairs_and_metrics(name: str) -> None:
     assert run(3) == run(3)
 
 
+#: Agents whose rule draws nothing at random (optimistic confidence bounds on a deterministic MAP fit).
+DETERMINISTIC = {"maxinp", "maxpairucb"}
+
+
 @pytest.mark.parametrize("name", BUILT_IN)
 def test_different_seeds_give_different_pairs_on_the_same_observations(name: str) -> None:
-    """An agent (or its reward model) that ignored its seed would repeat the same pairs."""
+    """An agent (or its reward model) that ignored its seed would repeat the same pairs; a deterministic rule must
+    not depend on the seed at all."""
 
     def run(seed: int) -> list:
         env = duelgym.make_vec("LinearDuel-v0", num_envs=16, arm_set="gaussian")
@@ -197,7 +205,10 @@ def test_different_seeds_give_different_pairs_on_the_same_observations(name: str
             obs = next_obs
         return pairs_seen
 
-    assert run(0) != run(1)
+    if name in DETERMINISTIC:
+        assert run(0) == run(1)
+    else:
+        assert run(0) != run(1)
 
 
 @pytest.mark.parametrize("name", BUILT_IN)
@@ -270,11 +281,12 @@ class OneArmEnv(gym.Env):
 
 
 def test_agents_say_when_they_cannot_run_on_an_env() -> None:
-    with pytest.raises(ValueError, match=r"agent 'laplace-dts' needs candidates described by features"):
-        duelgym.agents.make("laplace-dts", TextEnv())
+    for name in ("laplace-dts", "maxinp", "colstim", "maxpairucb"):
+        with pytest.raises(ValueError, match=rf"agent '{name}' needs candidates described by features"):
+            duelgym.agents.make(name, TextEnv())
     with pytest.raises(ValueError, match=r"at least 2 candidates per context, the env has 1"):
         duelgym.agents.make("passive", OneArmEnv())
-    with pytest.raises(ValueError, match=r"unknown agent 'tds'; known agents: bai-ts, boltzmann, dts"):
+    with pytest.raises(ValueError, match=r"unknown agent 'tds'; known agents: bai-ts, boltzmann, colstim, dts"):
         duelgym.agents.make("tds", duelgym.make("LinearDuel-v0"))
 
 

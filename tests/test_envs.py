@@ -20,6 +20,7 @@ ENV_IDS = duelgym.list_envs()
 ARM_ENV_IDS = ["LinearDuel-v0", "MatrixDuel-v0"]  # envs whose actions are arm indices
 
 
+@pytest.mark.filterwarnings("ignore:.*Box observation space m.*:UserWarning")  # the default gaussian arms: unbounded
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_check_env_on_every_registered_id(env_id: str) -> None:
     check_env(duelgym.make(env_id).unwrapped)
@@ -38,7 +39,7 @@ def _share_theta(native, sync) -> None:
 #: Per id, keyword arguments under which everything but the sampled choices is deterministic (and, if needed, how to
 #: give Gymnasium's separately seeded sub-envs the native env's hidden instance). A new id must add an entry.
 SAME_STEP_CONFIGS = {
-    "LinearDuel-v0": ({"dim": 3, "num_arms": 8}, _share_theta),  # the full hypercube: every context is the same
+    "LinearDuel-v0": ({"dim": 3, "num_arms": 8, "arm_set": "hypercube"}, _share_theta),  # every context the same
     "MatrixDuel-v0": ({"matrix": [[0.5, 0.8, 0.3], [0.2, 0.5, 0.6], [0.7, 0.4, 0.5]]}, None),  # used as given
     "LLMDuel-v0": ({"num_prompts": 1}, None),  # one prompt, the deterministic programmatic rater
 }
@@ -74,7 +75,17 @@ def test_same_step_info_holds_the_queried_contexts_and_the_step_results() -> Non
 
 
 @pytest.mark.filterwarnings("ignore:.*Box observation space m.*:UserWarning")  # gaussian arms are unbounded
-@pytest.mark.parametrize("kwargs", [{"arm_set": "gaussian"}, {"dim": 6, "num_arms": 10}, {"dim": 24, "num_arms": 3}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"arm_set": "hypercube"},
+        {"arm_set": "hypercube", "dim": 6, "num_arms": 10},
+        {"arm_set": "hypercube", "dim": 24, "num_arms": 3},
+        {"dim": 24, "num_arms": 3},
+        {"instance": "vacdb"},
+        {"instance": "vacdb", "dim": 3, "num_arms": 6, "theta_norm": 4.0},
+    ],
+)
 def test_linear_variants_pass_the_checkers(kwargs: dict) -> None:
     check_env(duelgym.make("LinearDuel-v0", **kwargs).unwrapped)
     check_vector_env(lambda: duelgym.make_vec("LinearDuel-v0", num_envs=3, **kwargs))
@@ -93,17 +104,24 @@ def test_gymnasium_make_with_namespaced_id_builds_the_env() -> None:
 
 @st.composite
 def linear_configs(draw: st.DrawFn) -> dict:
-    """Valid LinearDuel-v0 keyword arguments, hypercube arm counts capped at 2**dim."""
-    arm_set = draw(st.sampled_from(["hypercube", "gaussian"]))
-    dim = draw(st.integers(1, 8))
+    """Valid LinearDuel-v0 keyword arguments, hypercube and vacdb arm counts capped at 2**dim."""
+    instance = draw(st.sampled_from(["contextual", "vacdb"]))
+    arm_set = "hypercube" if instance == "vacdb" else draw(st.sampled_from(["hypercube", "gaussian"]))
+    dim = draw(st.integers(2 if instance == "vacdb" else 1, 8))
     max_arms = min(2**dim, 40) if arm_set == "hypercube" else 40
-    return {
+    config = {
         "dim": dim,
         "num_arms": draw(st.integers(2, max(2, max_arms))),
-        "theta_norm": draw(st.floats(0.0, 4.0)),
+        "theta_norm": draw(st.floats(0.1 if instance == "vacdb" else 0.0, 4.0)),
         "temperature": draw(st.floats(0.05, 5.0)),
-        "arm_set": arm_set,
+        "instance": instance,
     }
+    return config if instance == "vacdb" else {**config, "arm_set": arm_set}
+
+
+def regret_unit(config: dict) -> float:
+    """What info's regret is measured in: θ* for the contextual instance, θ*/theta_norm for vacdb's definition."""
+    return config["theta_norm"] if config["instance"] == "vacdb" else 1.0
 
 
 @given(config=linear_configs(), seed=st.integers(0, 2**31 - 1), data=st.data())
@@ -118,13 +136,14 @@ def test_linear_step_outcome_is_consistent_for_every_sampled_action(config: dict
     _, reward, terminated, truncated, info = env.step(action)
     a, b = action
     best = utilities.max()
+    unit = regret_unit(config)
     assert reward in (0.0, 1.0) and terminated and not truncated
     assert info["p_first"] == pytest.approx(BradleyTerry(config["temperature"]).probability(utilities[a], utilities[b]))
-    assert info["regret_strong"] == pytest.approx(2 * best - utilities[a] - utilities[b])
-    assert info["regret_weak"] == pytest.approx(best - max(utilities[a], utilities[b]))
+    assert info["regret_strong"] == pytest.approx((2 * best - utilities[a] - utilities[b]) / unit)
+    assert info["regret_weak"] == pytest.approx((best - max(utilities[a], utilities[b])) / unit)
     assert 0.0 <= info["regret_weak"] <= info["regret_strong"]
     assert utilities[info["best_arm"]] == best
-    if config["arm_set"] == "hypercube":
+    if config.get("arm_set") == "hypercube":
         assert np.allclose(np.linalg.norm(obs["arms"], axis=1), 1.0, atol=1e-6)
         assert len(np.unique(obs["arms"], axis=0)) == config["num_arms"], "hypercube arms must be distinct"
 
@@ -137,6 +156,95 @@ def test_querying_the_best_arm_twice_has_zero_regret(config: dict, seed: int) ->
     _, _, _, _, info = env.step((best, best))
     assert info["regret_strong"] == 0.0 and info["regret_weak"] == 0.0
     assert info["p_first"] == 0.5
+
+
+# ---- the contextual default and the published vacdb instance ------------------------------------------------
+
+
+def test_default_draws_fresh_arms_per_context() -> None:
+    env = LinearDuelEnv()
+    first, _ = env.reset(seed=0)
+    second, _ = env.reset()
+    assert not np.array_equal(first["arms"], second["arms"]), "the default must be contextual"
+    assert env.problem.arm_set == "gaussian" and env.problem.instance == "contextual"
+    again, _ = LinearDuelEnv().reset(seed=0)
+    other, _ = LinearDuelEnv().reset(seed=1)
+    assert np.array_equal(first["arms"], again["arms"]), "same seed, same arms"
+    assert not np.array_equal(first["arms"], other["arms"]), "another seed, other arms"
+    venv = duelgym.make_vec("LinearDuel-v0", num_envs=8)
+    obs, _ = venv.reset(seed=0)
+    assert len({obs["arms"][i].tobytes() for i in range(8)}) == 8, "sub-envs see different contexts"
+    arms = np.concatenate([venv.step(np.zeros((8, 2), dtype=np.int64))[0]["arms"] for _ in range(200)])
+    # N(0, I/d): mean 0 and variance 1/d per coordinate (1,600 arms per coordinate here).
+    assert np.abs(arms.mean(axis=(0, 1))).max() < 0.03
+    assert np.allclose(arms.var(axis=(0, 1)), 1 / 5, rtol=0.1)
+
+
+def test_held_out_contexts_of_the_runner_are_new() -> None:
+    """The runner draws held-out contexts with ``problem.draw_contexts`` and an rng of its own."""
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=4)
+    obs, _ = env.reset(seed=0)
+    problem = env.unwrapped.problem
+    held_out = problem.draw_contexts(np.random.default_rng(10_000), 300)
+    assert len({arms.tobytes() for arms in held_out.arms}) == 300, "held-out contexts must not be copies"
+    assert not any(np.array_equal(arms, obs["arms"][0]) for arms in held_out.arms)
+    redrawn = problem.draw_contexts(np.random.default_rng(10_000), 300)
+    assert np.array_equal(held_out.arms, redrawn.arms) and np.array_equal(held_out.scores, redrawn.scores)
+    assert not np.array_equal(held_out.arms, problem.draw_contexts(np.random.default_rng(10_001), 300).arms)
+    assert len(set(held_out.scores.argmax(axis=1).tolist())) > 1, "the best arm's index varies with the context"
+
+
+def vertices(num_arms: int, dim: int) -> np.ndarray:
+    """Vertex ``code`` of {−1, 1}^dim has coordinate i = +1 where bit i of the code is set (VACDB's order)."""
+    return np.array([[1.0 if code >> i & 1 else -1.0 for i in range(dim)] for code in range(num_arms)])
+
+
+@pytest.mark.parametrize("theta_norm", [0.1, 1.0, 4.0])
+def test_vacdb_instance_is_the_published_benchmark(theta_norm: float) -> None:
+    env = duelgym.make("LinearDuel-v0", instance="vacdb", theta_norm=theta_norm).unwrapped
+    obs, _ = env.reset(seed=3)
+    problem = env.problem
+    arms = obs["arms"].astype(np.float64)
+    assert arms.shape == (32, 5)
+    noise = arms - vertices(32, 5)
+    assert (noise >= -0.1 - 1e-6).all() and (noise <= 0).all(), "noise must lie in [-0.1, 0)"
+    assert noise.std() > 0.02, "the noise is drawn, not constant"
+    theta = problem.theta
+    assert (theta[2:] == 0).all() and (theta[:2] > 0).all()
+    assert np.linalg.norm(theta) == pytest.approx(theta_norm)
+    # Arms fixed for the whole run: across steps, unseeded resets and sub-envs.
+    for _ in range(3):
+        _, _, _, _, info = env.step((4, 9))
+        expected = (2 * arms[(arms @ theta).argmax()] - arms[4] - arms[9]) @ theta
+        assert info["regret_strong"] == pytest.approx(expected / theta_norm)
+        assert info["best_arm"] == int((arms @ theta).argmax())
+        assert info["p_first"] == pytest.approx(1 / (1 + np.exp(-(arms[4] - arms[9]) @ theta)))
+        next_obs, _ = env.reset()
+        assert np.array_equal(next_obs["arms"], obs["arms"])
+        assert np.array_equal(problem.theta, theta)
+    venv = duelgym.make_vec("LinearDuel-v0", num_envs=3, instance="vacdb", theta_norm=theta_norm)
+    vobs, _ = venv.reset(seed=3)
+    assert all(np.array_equal(vobs["arms"][i], obs["arms"]) for i in range(3)), "vector env = single env"
+    vobs, _, _, _, info = venv.step(np.array([[4, 9]] * 3))
+    assert all(np.array_equal(vobs["arms"][i], obs["arms"]) for i in range(3))
+    assert np.allclose(info["final_info"]["regret_strong"], expected / theta_norm)
+    other, _ = env.reset(seed=4)
+    assert not np.array_equal(other["arms"], obs["arms"]) and not np.array_equal(problem.theta, theta)
+
+
+def test_vacdb_cumulative_regret_is_the_sum_of_the_published_per_round_regret() -> None:
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=1, instance="vacdb", theta_norm=2.0)
+    obs, _ = env.reset(seed=0)
+    cA, theta, scale = obs["arms"][0].astype(np.float64), env.unwrapped.problem.theta, 2.0
+    x_star = cA[np.argmax(cA @ theta)]
+    rng = np.random.default_rng(0)
+    total, direct = 0.0, 0.0
+    for _ in range(50):
+        a, b = rng.integers(32, size=2)
+        _, _, _, _, info = env.step(np.array([[a, b]]))
+        total += info["final_info"]["regret_strong"][0]
+        direct += (2 * x_star - cA[a] - cA[b]) @ theta / scale  # VACDB: R_t = (2x* − x − y)·θ*/scale
+    assert total == pytest.approx(direct)
 
 
 @given(
@@ -198,12 +306,12 @@ def test_user_matrix_is_used_as_given() -> None:
 
 def test_sampled_choice_frequency_matches_p_first_within_binomial_bounds() -> None:
     n = 20_000
-    env = duelgym.make_vec("LinearDuel-v0", num_envs=n, theta_norm=2.0)
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=n, theta_norm=2.0, instance="vacdb")
     env.reset(seed=0)
     pairs = np.tile([3, 17], (n, 1))
     _, reward, _, _, info = env.step(pairs)
     p = info["final_info"]["p_first"][0]
-    assert np.all(info["final_info"]["p_first"] == p), "full-hypercube contexts are identical, so p_first is too"
+    assert np.all(info["final_info"]["p_first"] == p), "vacdb contexts are identical, so p_first is too"
     assert abs(reward.mean() - p) <= 5 * np.sqrt(p * (1 - p) / n)
 
 
@@ -314,8 +422,14 @@ def test_bad_vector_actions_are_rejected() -> None:
         ({"dim": 2.0}, TypeError, "dim must be an int"),
         ({"num_arms": 1}, ValueError, "num_arms must be >= 2"),
         ({"num_arms": True}, TypeError, "num_arms must be an int"),
-        ({"dim": 3, "num_arms": 9}, ValueError, "exceeds the 2\\*\\*dim = 8"),
-        ({"dim": 63}, ValueError, "dim <= 62"),
+        ({"dim": 3, "num_arms": 9, "arm_set": "hypercube"}, ValueError, "exceeds the 2\\*\\*dim = 8"),
+        ({"dim": 63, "arm_set": "hypercube"}, ValueError, "dim <= 62"),
+        ({"dim": 3, "num_arms": 9, "instance": "vacdb"}, ValueError, "exceeds the 2\\*\\*dim = 8"),
+        ({"instance": "VACDB"}, ValueError, "instance must be one of 'contextual', 'vacdb', got 'VACDB'"),
+        ({"instance": 1}, ValueError, "instance must be one of 'contextual', 'vacdb', got 1"),
+        ({"instance": "vacdb", "arm_set": "hypercube"}, ValueError, "arm_set='hypercube' does not apply"),
+        ({"instance": "vacdb", "theta_norm": 0.0}, ValueError, "theta_norm must be > 0, got 0.0"),
+        ({"instance": "vacdb", "dim": 1, "num_arms": 2}, ValueError, "needs dim >= 2, got dim=1"),
         ({"arm_set": "sphere"}, ValueError, "arm_set must be 'hypercube' or 'gaussian', got 'sphere'"),
         ({"colour": "red"}, TypeError, "colour"),
     ],

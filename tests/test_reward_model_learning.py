@@ -16,7 +16,9 @@ pytestmark = pytest.mark.slow
 
 
 def linear_env(seed: int, theta_norm: float = 1.0):
-    env = duelgym.make_vec("LinearDuel-v0", num_envs=32, theta_norm=theta_norm)
+    # Hypercube arms with K = 2^d: every context holds all 32 vertices, a fixed probe set (the thresholds below were
+    # measured on it; the env's default draws fresh Gaussian arms per context).
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=32, theta_norm=theta_norm, arm_set="hypercube")
     obs, _ = env.reset(seed=seed)
     return env, obs["arms"][0], np.random.default_rng(seed)  # the probe set: all 32 hypercube vertices
 

@@ -48,8 +48,9 @@ DEFAULT_PRIOR_SCALE = 10.0
 #: Laplace after 128 / 512 / 2,048 comparisons) the constant λ = 0.01 fits better early and ties late: 0.017 /
 #: 0.043 / 0.029 against 0.591 / 0.062 / 0.028 for 10/n (1/n: 0.010 / 0.079 / 0.055). The default follows what
 #: the agents are for: 10/n cut ENN-DTS's cumulative regret at T = 4,000 from 1.88×, 1.48×, 1.35× (constant 0.01)
-#: to 1.51×, 1.21×, 1.16× that of Laplace-DTS at ‖θ*‖ = 0.5, 1, 2 (4 seeds, first LinearDuel-v0 default;
-#: benchmarks/linear_regret.py). Exploration needs the concentration more than the fit of the first hundred.
+#: to 1.51×, 1.21×, 1.16× that of Laplace-DTS at ‖θ*‖ = 0.5, 1, 2 (4 seeds, first LinearDuel-v0 default:
+#: the 32 hypercube vertices in every context, batches of 32; benchmarks/linear_regret.py). Exploration needs the
+#: concentration more than the fit of the first hundred comparisons.
 DEFAULT_REGULARIZATION = 10.0
 DEFAULT_REGULARIZATION_SCHEDULE: RegularizationSchedule = "inverse_data"
 

@@ -1,9 +1,9 @@
 """Exact-posterior reference for linear utilities: Bayesian logistic regression with a Laplace approximation.
 
 Model: u(f) = θᵀf, p(first ≻ second) = σ(θᵀx) with x = f₁ − f₂, prior θ ~ N(0, α⁻¹I). The MAP μ solves
-∇ = Σᵢ (σ(θᵀxᵢ) − cᵢ) xᵢ + αθ = 0 by Newton's method (IRLS); the covariance is the inverse Hessian at μ,
-Σ = (Σᵢ σᵢ(1 − σᵢ) xᵢxᵢᵀ + αI)⁻¹ (Bishop, PRML §4.4–4.5). Every comparison ever seen is kept: the posterior
-conditions on all data, with no replay-buffer forgetting. Computation is in float64.
+∇ = Σᵢ (σ(θᵀxᵢ) − cᵢ) xᵢ + αθ = 0 by Newton's method (IRLS) with a backtracking line search; the covariance is
+the inverse Hessian at μ, Σ = (Σᵢ σᵢ(1 − σᵢ) xᵢxᵢᵀ + αI)⁻¹ (Bishop, PRML §4.4–4.5). Every comparison ever seen
+is kept: the posterior conditions on all data, with no replay-buffer forgetting. Computation is in float64.
 
 Newton stops when a step is shorter than 1e-10 or after 100 steps. The objective is strictly convex (α > 0) and
 Newton converges in a few steps in practice; if it ever reaches the step limit, the update keeps the last iterate
@@ -28,6 +28,9 @@ __all__ = ["LaplaceRewardModel"]
 
 _NEWTON_TOLERANCE = 1e-10
 _MAX_NEWTON_STEPS = 100
+#: Sufficient-decrease constant and the most step halvings of the line search.
+_ARMIJO = 1e-4
+_MAX_HALVINGS = 40
 
 
 class LaplaceRewardModel:
@@ -92,14 +95,29 @@ class LaplaceRewardModel:
             return gradient, (x * (p * (1 - p))[:, None]).T @ x + self.prior_precision * eye
 
         self.updates += 1
+
+        def objective(theta: torch.Tensor) -> torch.Tensor:  # negative log posterior, up to a constant
+            logits = x @ theta
+            penalty = 0.5 * self.prior_precision * theta @ theta
+            return (torch.nn.functional.softplus(logits) - c * logits).sum() + penalty
+
         gradient, hessian = gradient_and_hessian(theta)
         steps, converged = 0, False
         while steps < _MAX_NEWTON_STEPS:
             step = torch.linalg.solve(hessian, gradient)
-            theta = theta - step
+            # Backtracking (Armijo) line search: a full Newton step can overshoot where σ' is tiny and then cycle
+            # without converging (seen on the vacdb instance after a pair was queried many times); near the optimum
+            # the full step is accepted, so well-behaved fits are unchanged.
+            current, size = objective(theta), 1.0
+            decrease = _ARMIJO * float(gradient @ step)
+            for _ in range(_MAX_HALVINGS):
+                if objective(theta - size * step) <= current - size * decrease:
+                    break
+                size /= 2
+            theta = theta - size * step
             steps += 1
             gradient, hessian = gradient_and_hessian(theta)
-            if step.norm() < _NEWTON_TOLERANCE:
+            if size * step.norm() < _NEWTON_TOLERANCE:
                 converged = True
                 break
         if not converged:
