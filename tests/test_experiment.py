@@ -532,3 +532,55 @@ def test_the_llm_win_rate_is_evaluation_win_rate_and_checks_the_rater(tmp_path: 
     split = LLMExperiment(RunConfig(env="LLMDuel-v0", env_kwargs=good, eval_prompts=4, num_candidates=4), "cpu")
     assert len(split.eval_env.unwrapped.prompts) == 4 and "held out for evaluation" in split.notes[0]
     assert sorted(split.eval_env.unwrapped.prompts + split.probe_env().unwrapped.prompts) == sorted(prompts)
+
+
+def test_state_of_generators_sets_scalars_and_text_round_trips_and_unsaveable_values_are_named() -> None:
+    import io
+    import random
+
+    import numpy as np
+    import torch
+
+    from duelgym.experiment.state import StateMismatch, extract_state, restore_state
+
+    class Holder:
+        def __init__(self, seed: int) -> None:
+            self.python = random.Random(seed)
+            self.bits = np.random.PCG64(seed)
+            self.sequence = np.random.SeedSequence(7)
+            self.tags = frozenset({"a"})
+            self.scalar = np.float32(seed)
+            self.text = np.array(["x", "yz"])
+            self.shared = self.later = None
+
+    original = Holder(1)
+    original.python.random(), original.bits.random_raw(2)
+    original.tags, original.shared = frozenset({"a", "b"}), [torch.ones(2)]
+    original.later = original.shared
+    buffer = io.BytesIO()
+    torch.save(extract_state(original), buffer)
+    buffer.seek(0)
+    fresh = restore_state(Holder(2), torch.load(buffer, weights_only=True))
+    assert fresh.python.random() == original.python.random() and fresh.bits.random_raw() == original.bits.random_raw()
+    assert fresh.tags == {"a", "b"} and fresh.scalar == np.float32(1) and fresh.text.tolist() == ["x", "yz"]
+    assert fresh.later is fresh.shared, "a value shared by two attributes stays shared"
+
+    class Slotted:
+        __slots__ = ("x",)
+
+    original.shared = [Slotted()]
+    with pytest.raises(TypeError, match=r"cannot save state.shared\[0\] as state: Slotted"):
+        extract_state(original)
+    other = Holder(1)
+    other.sequence = np.random.SeedSequence(8)
+    original.shared = None
+    with pytest.raises(StateMismatch, match=r"state.sequence: the saved state holds seed_sequence"):
+        restore_state(other, extract_state(original))
+
+
+def test_a_config_that_cannot_be_stored_as_json_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    from duelgym.experiment import ConfigError, ResultsStore, RunConfig
+
+    with pytest.raises(ConfigError, match="a config stored in a results directory must be JSON"):
+        ResultsStore.open(tmp_path / "a", RunConfig(env="LinearDuel-v0", env_kwargs={"rater": print}))
+    assert not (tmp_path / "a").exists()

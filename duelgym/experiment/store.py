@@ -31,7 +31,15 @@ from duelgym.experiment.checkpoint import (
 from duelgym.experiment.config import ConfigError, RunConfig
 from duelgym.experiment.report import plot, summarize, summary_markdown, write_atomic
 
-__all__ = ["ResultsStore", "append_line", "read_config", "read_metrics", "write_config", "write_reports"]
+__all__ = [
+    "ResultsStore",
+    "append_line",
+    "config_json",
+    "read_config",
+    "read_metrics",
+    "write_config",
+    "write_reports",
+]
 
 #: Fields of ``config.json`` that are not part of the config.
 _RECORD_FIELDS = ("version", "left_out")
@@ -45,12 +53,21 @@ def append_line(path: Path, record: dict[str, Any]) -> None:
         os.fsync(file.fileno())
 
 
-def write_config(path: Path, config: RunConfig, left_out: dict[str, str] | None = None) -> None:
-    """Write ``config.json`` (atomically): the config, this duelgym version and the agents left out, if any."""
+def config_json(config: RunConfig, left_out: dict[str, str] | None = None) -> str:
+    """The text of ``config.json``: the config, this duelgym version and the agents left out, if any; a
+    ``ConfigError`` if the config does not fit in JSON (for example a callable rater in ``env_kwargs``)."""
     record: dict[str, Any] = {"version": __version__, **config.to_dict()}
     if left_out:
         record["left_out"] = left_out
-    write_atomic(path, json.dumps(record, indent=2, sort_keys=True) + "\n")
+    try:
+        return json.dumps(record, indent=2, sort_keys=True) + "\n"
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"a config stored in a results directory must be JSON: {error}") from error
+
+
+def write_config(path: Path, config: RunConfig, left_out: dict[str, str] | None = None) -> None:
+    """Write :func:`config_json` to ``path`` atomically."""
+    write_atomic(path, config_json(config, left_out))
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -187,12 +204,13 @@ class ResultsStore:
             )
 
     def _create(self, left_out: dict[str, str]) -> None:
+        text = config_json(self.config, left_out)  # checked before anything is written
         try:
             self.checkpoints.mkdir(parents=True, exist_ok=True)
             if not self.metrics_path.exists():
                 self.metrics_path.touch()
             if not self.config_path.exists():
-                write_config(self.config_path, self.config, left_out)
+                write_atomic(self.config_path, text)
         except OSError as error:
             raise ConfigError(f"cannot write the results directory {self.directory}: {error}") from error
 
