@@ -15,6 +15,8 @@ __all__ = ["BestArmThompsonAgent"]
 class BestArmThompsonAgent(CandidateAgent):
     """first = argmax under one sampled particle; second = argmax over j ≠ first of Var_k[r_k(first) − r_k(j)]."""
 
+    min_particles = 2
+
     def pairs(self, features: torch.Tensor) -> torch.Tensor:
         samples = self.reward_model.sample_utilities(features)
         _, choices = thompson_first(samples, self.generator)

@@ -76,6 +76,8 @@ class CandidateAgent:
     """
 
     default_reward_model: RewardModelChoice = "enn"
+    #: Posterior samples the algorithm needs: 2 for the agents that compare particles (a point model has 1).
+    min_particles: int = 1
 
     def __init__(
         self,
@@ -91,6 +93,13 @@ class CandidateAgent:
         agent_seed, model_seed = derive_seeds(seed, 2)
         choice = self.default_reward_model if reward_model is None else reward_model
         self.reward_model = build_reward_model(choice, self.feature_dim, model_seed, device, reward_model_kwargs)
+        particles = getattr(self.reward_model, "num_particles", 1)
+        if particles < self.min_particles:
+            raise ValueError(
+                f"{type(self).__name__} compares posterior samples and needs a reward model with at least "
+                f"{self.min_particles} particles; reward_model={choice!r} has num_particles={particles} "
+                "(use 'enn' with num_particles >= 2, or 'laplace')"
+            )
         self.device = self.reward_model.device
         self.generator = torch.Generator()
         if agent_seed is None:

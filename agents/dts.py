@@ -46,15 +46,12 @@ class DoubleThompsonAgent(CandidateAgent):
         **kwargs: See :class:`~duelgym.agents.candidates.CandidateAgent`; the reward model needs M ≥ 2 samples.
     """
 
+    min_particles = 2
+
     def __init__(
         self, *args: Any, max_tries: int | None = None, fallback: Fallback = "second_best", **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        if self.reward_model.num_particles < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs a reward model with at least 2 posterior samples, "
-                f"got num_particles={self.reward_model.num_particles}"
-            )
         self.max_tries = (
             self.reward_model.num_particles - 1 if max_tries is None else check_int("max_tries", max_tries, minimum=1)
         )

@@ -33,6 +33,8 @@ class InformationDirectedAgent(CandidateAgent):
         **kwargs: See :class:`~duelgym.agents.candidates.CandidateAgent`.
     """
 
+    min_particles = 2
+
     def __init__(self, *args: Any, rule: Rule = "ratio", num_sampled: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if rule not in ("ratio", "max_variance"):

@@ -16,6 +16,8 @@ class InfomaxAgent(CandidateAgent):
     Pure exploration: it ignores how good the candidates are, so judge it by the simple regret of :meth:`respond`.
     """
 
+    min_particles = 2
+
     def pairs(self, features: torch.Tensor) -> torch.Tensor:
         variance = preference_variance(self.reward_model.sample_utilities(features))
         return flat_argmax_pairs(mask_diagonal(variance, -1.0))

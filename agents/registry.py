@@ -73,6 +73,9 @@ def make(name: str, env: gym.Env | gym.vector.VectorEnv, seed: int | None = None
 def _candidate_factory(name: str, agent_class: type[CandidateAgent], **defaults: Any) -> AgentFactory:
     def factory(env: gym.Env | gym.vector.VectorEnv, seed: int | None = None, **kwargs: Any) -> Agent:
         num_candidates, feature_dim = arm_features_shape(env, name)
+        for key, value in defaults.items():
+            if key in kwargs and kwargs[key] != value:
+                raise ValueError(f"agent {name!r} fixes {key}={value!r}; got {key}={kwargs[key]!r}")
         return agent_class(num_candidates, feature_dim, seed=seed, **{**defaults, **kwargs})
 
     return factory

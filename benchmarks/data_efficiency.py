@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from duelgym.evaluation import queries_to_target
-from duelgym.experiment.report import curves, load_metrics
+from duelgym.experiment.report import curves
+from duelgym.experiment.store import read_metrics
 
 AGENTS = ("dts", "ids", "infomax", "boltzmann")
 BASE_WIN_RATE = 0.5
@@ -50,7 +51,7 @@ def main() -> None:
         str(args.results),
     ]
     subprocess.run(command, check=True)
-    agent_curves = curves(load_metrics(args.results / "metrics.jsonl"))
+    agent_curves = curves(read_metrics(args.results / "metrics.jsonl"))
     queries, passive = agent_curves["passive"]
     final = passive[:, -1].mean()
     targets = {

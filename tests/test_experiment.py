@@ -85,7 +85,10 @@ def test_quick_llm_run_writes_every_output(tmp_path: Path) -> None:
         (["--env", "LinearDuel-v0", "--queries", "100"], "queries must be a multiple of batch_size=32, got 100"),
         (["--env", "LinearDuel-v0", "--queries", "0"], "queries must be >= 1, got 0"),
         (["--env", "LinearDuel-v0", "--device", "tpu"], "device must be 'cpu', 'cuda', 'cuda:N' or 'auto'"),
-        (["--env", "LinearDuel-v0", "--env-kwargs", '{"dim": 0}'], "dim must be >= 1"),
+        (
+            ["--env", "LinearDuel-v0", "--env-kwargs", '{"dim": 0}'],
+            "LinearDuel-v0 cannot be built with env_kwargs {'dim': 0}: dim must be >= 1",
+        ),
     ],
 )
 def test_bad_run_arguments_are_reported(tmp_path: Path, arguments: list, message: str) -> None:
@@ -101,7 +104,7 @@ def test_malformed_env_kwargs_json_is_reported(tmp_path: Path, capsys) -> None:
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the error on machines without CUDA")
 def test_cuda_without_cuda_is_reported(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match="CUDA is not available"):
+    with pytest.raises(SystemExit, match="--device cuda: device 'cuda' is not available"):
         main([*QUICK_LINEAR, "--device", "cuda", "--out", str(tmp_path / "x")])
 
 
@@ -220,3 +223,364 @@ def test_resuming_a_run_written_by_another_version_warns(tmp_path: Path, capsys)
     capsys.readouterr()
     run(tmp_path / "a")
     assert "written by duelgym 0.0.1" in capsys.readouterr().out
+
+
+# --- The runner and CLI never change the experiment behind the user's back -------------------------------------
+
+
+def files_of(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--seeds", "1,1"], r"seeds must not repeat: 1 appear"),
+        (["--agents", "passive,passive"], r"agents must not repeat: passive appear"),
+        (["--agents", "passive,dts", "--reward-model", "point"], r"agent 'dts' cannot run as asked on LinearDuel-v0: "
+         r"DoubleThompsonAgent compares posterior samples and needs a reward model with at least 2 particles"),
+        (["--agents", "dts", "--reward-model", "enn", "--num-particles", "1"], r"agent 'dts' cannot run as asked"),
+        (["--agents", "laplace-dts", "--reward-model", "enn"], r"'laplace-dts' fixes reward_model='laplace'"),
+        (["--agents", "infomax", "--num-particles", "3"], r"--num-particles 3 applies to --reward-model enn only"),
+        (["--env-kwargs", '{"split": "eval"}'], r"env_kwargs must not set split \(got split='eval'\)"),
+    ],
+)  # fmt: skip
+def test_a_run_that_cannot_run_as_asked_is_refused_and_writes_nothing(
+    tmp_path: Path, arguments: list, message: str
+) -> None:
+    out = tmp_path / "x"
+    with pytest.raises(SystemExit, match=f"error: .*{message}"):
+        main(["run", "--env", "LinearDuel-v0", "--quick", "--out", str(out), *arguments])
+    assert not out.exists()
+
+
+def test_the_corrected_command_runs_in_the_directory_of_a_refused_one(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="agent 'dts' cannot run as asked"):
+        main([*QUICK_LINEAR[:-1], "passive,dts", "--reward-model", "point", "--out", str(tmp_path / "a")])
+    main([*QUICK_LINEAR[:-1], "passive,dts", "--out", str(tmp_path / "a")])
+    assert set(json.loads((tmp_path / "a" / "summary.json").read_text())["agents"]) == {"passive", "dts"}
+
+
+def test_the_default_agent_list_leaves_out_what_cannot_run_and_records_why(tmp_path: Path, monkeypatch, capsys) -> None:
+    import duelgym.agents
+
+    monkeypatch.setattr(duelgym.agents, "list_agents", lambda: ["dts", "laplace-dts", "passive"])
+    out = tmp_path / "a"
+    main(["run", "--env", "LinearDuel-v0", "--quick", "--reward-model", "point", "--out", str(out)])
+    left_out = json.loads((out / "config.json").read_text())["left_out"]
+    assert set(left_out) == {"dts", "laplace-dts"}
+    assert "needs a reward model with at least 2 particles" in left_out["dts"]
+    assert "fixes reward_model='laplace'" in left_out["laplace-dts"]
+    assert "left out dts:" in capsys.readouterr().out
+    assert set(json.loads((out / "summary.json").read_text())["agents"]) == {"passive"}
+    main(["run", "--env", "LinearDuel-v0", "--quick", "--reward-model", "point", "--out", str(out)])  # resumes
+
+
+def test_a_bug_inside_the_library_shows_its_traceback(tmp_path: Path, monkeypatch) -> None:
+    from duelgym.agents.dts import DoubleThompsonAgent
+
+    def broken(self, features):
+        raise TypeError("a bug in pairs")
+
+    monkeypatch.setattr(DoubleThompsonAgent, "pairs", broken)
+    with pytest.raises(TypeError, match="a bug in pairs"):
+        main([*QUICK_LINEAR, "--out", str(tmp_path / "a")])
+
+
+def test_user_prompts_are_split_deterministically_into_disjoint_train_and_eval_prompts() -> None:
+    from duelgym.experiment.config import ConfigError
+    from duelgym.experiment.kinds import split_prompts
+
+    prompts = [f"prompt {i}" for i in range(20)] + ["prompt 3"]
+    train, held_out = split_prompts(prompts, 5)
+    assert (train, held_out) == split_prompts(prompts, 5)
+    assert len(held_out) == 5 and not set(train) & set(held_out)
+    assert set(train) | set(held_out) == set(prompts)
+    assert [p for p in prompts if p in set(train)] == train  # the user's order and repeats kept
+    with pytest.raises(ConfigError, match="3 distinct prompts cannot be split into eval_prompts=3"):
+        split_prompts(["a", "b", "c", "a"], 3)
+
+
+# --- Resume is safe ---------------------------------------------------------------------------------------------
+
+
+def interrupted_run(out: Path, agents: tuple[str, ...] = ("passive", "dts"), results: int = 15) -> None:
+    """The first ``results`` results of a QUICK_LINEAR-like run with ``agents``, then a stop (as a kill would)."""
+    from duelgym.experiment import QUICK, ResultsStore, RunConfig, run_all
+
+    config = RunConfig(env="LinearDuel-v0", agents=agents, **QUICK)
+    store = ResultsStore.open(out, config)
+    for count, result in enumerate(run_all(config, store=store), start=1):
+        store.append(result.record("simple_regret"))
+        if count == results:
+            break
+
+
+def test_a_run_stopped_mid_way_resumes_to_the_summary_of_an_uninterrupted_one(tmp_path: Path) -> None:
+    interrupted_run(tmp_path / "b")  # passive finished, dts seed 0 after 4 of 10 batches
+    assert {p.name for p in (tmp_path / "b" / "checkpoints").iterdir()} == {"dts-seed0.pt"}
+    arguments = [*QUICK_LINEAR[:-1], "passive,dts"]
+    main([*arguments, "--out", str(tmp_path / "b")])
+    main([*arguments, "--out", str(tmp_path / "a")])
+    assert (tmp_path / "a" / "summary.json").read_bytes() == (tmp_path / "b" / "summary.json").read_bytes()
+    assert not list((tmp_path / "b" / "checkpoints").iterdir())
+
+
+def resume_fails(out: Path, message: str) -> None:
+    before = files_of(out)
+    with pytest.raises(SystemExit, match=message):
+        main([*QUICK_LINEAR[:-1], "passive,dts", "--out", str(out)])
+    assert files_of(out) == before, "a refused resume must leave every file as it was"
+
+
+def test_a_checkpoint_renamed_to_another_agent_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "a"
+    interrupted_run(out, results=3)  # passive seed 0 half-way
+    checkpoints = out / "checkpoints"
+    (checkpoints / "passive-seed0.pt").rename(checkpoints / "passive-seed1.pt")
+    resume_fails(out, r"checkpoint .*passive-seed1.pt belongs to agent='passive', seed=0, not to the run its name says")
+    (checkpoints / "passive-seed1.pt").rename(checkpoints / "dts-seed0.pt")
+    resume_fails(out, r"dts-seed0.pt belongs to agent='passive', seed=0")
+
+
+def test_a_checkpoint_of_another_config_is_refused(tmp_path: Path) -> None:
+    interrupted_run(tmp_path / "a", results=3)
+    interrupted_run(tmp_path / "b", agents=("passive",), results=3)
+    (tmp_path / "a" / "checkpoints" / "passive-seed0.pt").write_bytes(
+        (tmp_path / "b" / "checkpoints" / "passive-seed0.pt").read_bytes()
+    )
+    resume_fails(tmp_path / "a", r"passive-seed0.pt belongs to config='[0-9a-f]+', not config='[0-9a-f]+'")
+
+
+class _Payload:
+    """Unpickling this object would create a marker file: what a malicious checkpoint would do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_checkpoint_that_would_run_code_on_load_is_never_unpickled(tmp_path: Path) -> None:
+    import torch
+
+    out = tmp_path / "a"
+    interrupted_run(out, results=3)
+    marker = tmp_path / "code-ran"
+    torch.save({"header": "{}", "state": _Payload(marker)}, out / "checkpoints" / "passive-seed0.pt")
+    resume_fails(out, r"passive-seed0.pt cannot be read safely")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("config.json", r"config.json is corrupted"),
+        ("metrics.jsonl", r"metrics.jsonl ends in an incomplete line 15"),
+        ("checkpoints/dts-seed0.pt", r"dts-seed0.pt cannot be read safely \(truncated, corrupted"),
+    ],
+)
+def test_a_truncated_results_file_is_reported_by_name_and_left_as_it_is(
+    tmp_path: Path, name: str, message: str
+) -> None:
+    out = tmp_path / "a"
+    interrupted_run(out)
+    path = out / name
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) - 20])
+    resume_fails(out, message)
+
+
+def test_a_corrupted_metrics_line_is_reported_with_its_number(tmp_path: Path) -> None:
+    out = tmp_path / "a"
+    interrupted_run(out)
+    lines = (out / "metrics.jsonl").read_text().splitlines(keepends=True)
+    lines[2] = '{"agent": "passive", "se\n'
+    (out / "metrics.jsonl").write_text("".join(lines))
+    resume_fails(out, r"metrics.jsonl line 3 is not a metrics record")
+    with pytest.raises(SystemExit, match=r"metrics.jsonl line 3 is not a metrics record"):
+        main(["report", str(out)])
+
+
+def test_metrics_that_vanished_or_lost_lines_mid_run_are_detected(tmp_path: Path) -> None:
+    out = tmp_path / "a"
+    interrupted_run(out)
+    lines = (out / "metrics.jsonl").read_text().splitlines(keepends=True)
+    (out / "metrics.jsonl").write_text("".join(lines[:-2]))  # dts seed 0's first two results lost
+    resume_fails(out, r"metrics.jsonl lacks 1 result\(s\) of dts seed 0 that were written before its checkpoint")
+    (out / "metrics.jsonl").unlink()
+    resume_fails(out, r"metrics.jsonl is missing from a results directory that has a config.json")
+
+
+def test_state_round_trips_through_a_weights_only_checkpoint(tmp_path: Path) -> None:
+    """An agent and env rebuilt from their config and restored from a checkpoint continue exactly as the original."""
+    import numpy as np
+
+    import duelgym
+    from duelgym.experiment.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+    from duelgym.experiment.config import ConfigError, RunConfig
+    from duelgym.experiment.state import StateMismatch, extract_state, restore_state
+
+    def build(name: str):
+        env = duelgym.make_vec("LinearDuel-v0", num_envs=8)
+        obs, _ = env.reset(seed=3)
+        return env, obs, duelgym.agents.make(name, env, seed=3)
+
+    def steps(env, obs, agent, count: int):
+        pairs = []
+        for _ in range(count):
+            chosen = agent.select(obs)
+            next_obs, reward, *_ = env.step(chosen)
+            agent.observe(obs, chosen, reward)
+            obs = next_obs
+            pairs.append(chosen)
+        return obs, np.stack(pairs)
+
+    config = RunConfig(env="LinearDuel-v0")
+    for name in ("dts", "laplace-dts", "multiset", "boltzmann"):
+        env, obs, agent = build(name)
+        obs, _ = steps(env, obs, agent, 3)
+        path = tmp_path / f"{name}.pt"
+        state = {"agent": extract_state(agent), "env": extract_state(env), "obs": extract_state(obs)}
+        save_checkpoint(path, {"version": "0.1.0", "agent": name, "seed": 3, "config": "x", "batch": 3}, state)
+        with pytest.raises(ConfigError, match=rf"{name}.pt belongs to .*config='x'"):
+            load_checkpoint(path, name, 3, config)
+        header, saved = read_checkpoint(path)
+        assert header["batch"] == 3 and header["version"] == "0.1.0"
+        fresh_env, _, fresh_agent = build(name)
+        restore_state(fresh_agent, saved["agent"])
+        restore_state(fresh_env, saved["env"])
+        fresh_obs = restore_state({"arms": None}, saved["obs"])
+        _, expected = steps(env, obs, agent, 4)
+        _, resumed = steps(fresh_env, fresh_obs, fresh_agent, 4)
+        np.testing.assert_array_equal(resumed, expected, err_msg=name)
+    _, _, passive = build("passive")
+    with pytest.raises(StateMismatch, match=r"the saved state holds .*BoltzmannAgent, but the run has .*PassiveAgent"):
+        restore_state(passive, saved["agent"], "agent")
+
+
+# --- The analysis ---------------------------------------------------------------------------------------------
+
+
+def constructed_records() -> list[dict]:
+    curves = {"passive": [1.0, 0.8, 0.6, 0.5], "fast": [0.9, 0.5, 0.4, 0.3], "slow": [0.9, 0.9, 0.8, 0.7]}
+    return [
+        {"agent": agent, "seed": seed, "queries": q, "metric": "simple_regret", "value": v + 0.01 * seed,
+         "cumulative_regret": 10.0 * q}
+        for agent, values in curves.items()
+        for seed in (1, 0)
+        for q, v in zip((100, 200, 400, 800), values, strict=True)
+    ]  # fmt: skip
+
+
+def test_summary_multiplier_is_passive_queries_over_the_agents() -> None:
+    from duelgym.experiment.report import summarize
+
+    summary = summarize(constructed_records(), "simple_regret", higher_is_better=False)
+    assert summary["target"] == pytest.approx(0.505)
+    agents = summary["agents"]
+    assert agents["passive"]["queries_to_target"] == pytest.approx(800.0) and agents["passive"]["multiplier"] == 1.0
+    assert agents["fast"]["queries_to_target"] == pytest.approx(200.0)
+    assert agents["fast"]["multiplier"] == pytest.approx(4.0)  # 4x fewer queries than passive: 4.0, not 0.25
+    assert agents["slow"]["queries_to_target"] is None and agents["slow"]["multiplier"] is None
+    assert agents["fast"]["final_mean"] == pytest.approx(0.305)
+    assert agents["fast"]["final_stderr"] == pytest.approx(0.005)
+    assert agents["fast"]["cumulative_regret_mean"] == pytest.approx(8000.0)
+    no_passive = summarize([r for r in constructed_records() if r["agent"] != "passive"], "simple_regret", False)
+    assert no_passive["target"] is None and no_passive["agents"]["fast"]["multiplier"] is None
+
+
+def test_curves_align_seeds_in_ascending_order_on_shared_queries(tmp_path: Path) -> None:
+    from duelgym.experiment.report import curves, plot, summarize
+
+    records = [*constructed_records(), {"agent": "fast", "seed": 0, "queries": 1600, "value": 0.1}]
+    queries, values = curves(records)["fast"]
+    assert queries.tolist() == [100, 200, 400, 800]
+    assert values[:, -1].tolist() == pytest.approx([0.3, 0.31])
+    assert curves(records, "cumulative_regret")["slow"][1].shape == (2, 4)
+    plot(records, summarize(records, "simple_regret", False), tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_the_llm_win_rate_is_evaluation_win_rate_and_checks_the_rater(tmp_path: Path) -> None:
+    import numpy as np
+
+    import duelgym
+    from duelgym.evaluation import win_rate
+    from duelgym.experiment import RunConfig
+    from duelgym.experiment.kinds import LLMExperiment
+
+    config = RunConfig(env="LLMDuel-v0", eval_prompts=6, num_candidates=4, queries=64)
+    experiment = LLMExperiment(config, "cpu")
+    trial = experiment.start(0)
+    agent = duelgym.agents.make("passive", trial.env, seed=0)
+    served = agent.respond({"arms": experiment.eval_features})
+    expected = win_rate(
+        lambda prompts: [experiment.eval_texts[i][s] for i, s in enumerate(served)],
+        experiment.eval_env,
+        baseline=experiment.greedy,
+    )
+    assert trial.evaluate(agent) == pytest.approx(expected.mean, abs=1e-12)
+    assert not set(experiment.eval_env.unwrapped.prompts) & set(trial.env.unwrapped.prompts)
+
+    prompts = [f"sort 31{i}" for i in range(10)]
+    bad = {"prompts": prompts, "rater": lambda contexts, first, second: np.full(len(first), 1.5)}
+    with pytest.raises(ValueError, match=r"the rater returned p_first=.*1\.5.* expected probabilities in \[0, 1\]"):
+        LLMExperiment(RunConfig(env="LLMDuel-v0", env_kwargs=bad, eval_prompts=4, num_candidates=4), "cpu")
+    good = {"prompts": prompts, "rater": lambda contexts, first, second: np.full(len(first), 0.5)}
+    split = LLMExperiment(RunConfig(env="LLMDuel-v0", env_kwargs=good, eval_prompts=4, num_candidates=4), "cpu")
+    assert len(split.eval_env.unwrapped.prompts) == 4 and "held out for evaluation" in split.notes[0]
+    assert sorted(split.eval_env.unwrapped.prompts + split.probe_env().unwrapped.prompts) == sorted(prompts)
+
+
+def test_state_of_generators_sets_scalars_and_text_round_trips_and_unsaveable_values_are_named() -> None:
+    import io
+    import random
+
+    import numpy as np
+    import torch
+
+    from duelgym.experiment.state import StateMismatch, extract_state, restore_state
+
+    class Holder:
+        def __init__(self, seed: int) -> None:
+            self.python = random.Random(seed)
+            self.bits = np.random.PCG64(seed)
+            self.sequence = np.random.SeedSequence(7)
+            self.tags = frozenset({"a"})
+            self.scalar = np.float32(seed)
+            self.text = np.array(["x", "yz"])
+            self.shared = self.later = None
+
+    original = Holder(1)
+    original.python.random(), original.bits.random_raw(2)
+    original.tags, original.shared = frozenset({"a", "b"}), [torch.ones(2)]
+    original.later = original.shared
+    buffer = io.BytesIO()
+    torch.save(extract_state(original), buffer)
+    buffer.seek(0)
+    fresh = restore_state(Holder(2), torch.load(buffer, weights_only=True))
+    assert fresh.python.random() == original.python.random() and fresh.bits.random_raw() == original.bits.random_raw()
+    assert fresh.tags == {"a", "b"} and fresh.scalar == np.float32(1) and fresh.text.tolist() == ["x", "yz"]
+    assert fresh.later is fresh.shared, "a value shared by two attributes stays shared"
+
+    class Slotted:
+        __slots__ = ("x",)
+
+    original.shared = [Slotted()]
+    with pytest.raises(TypeError, match=r"cannot save state.shared\[0\] as state: Slotted"):
+        extract_state(original)
+    other = Holder(1)
+    other.sequence = np.random.SeedSequence(8)
+    original.shared = None
+    with pytest.raises(StateMismatch, match=r"state.sequence: the saved state holds seed_sequence"):
+        restore_state(other, extract_state(original))
+
+
+def test_a_config_that_cannot_be_stored_as_json_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    from duelgym.experiment import ConfigError, ResultsStore, RunConfig
+
+    with pytest.raises(ConfigError, match="a config stored in a results directory must be JSON"):
+        ResultsStore.open(tmp_path / "a", RunConfig(env="LinearDuel-v0", env_kwargs={"rater": print}))
+    assert not (tmp_path / "a").exists()

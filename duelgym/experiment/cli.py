@@ -1,4 +1,8 @@
-"""The ``duelgym`` command: ``duelgym run`` compares agents and writes results; ``duelgym report DIR`` redraws them."""
+"""The ``duelgym`` command: ``duelgym run`` compares agents and writes results; ``duelgym report DIR`` redraws them.
+
+Bad user input (a :class:`~duelgym.experiment.config.ConfigError`, or a config value :class:`RunConfig` rejects)
+ends the command with a one-line ``error: …``; any other exception is a bug and shows its traceback.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from duelgym._version import __version__
-from duelgym.experiment.config import QUICK, RunConfig
-from duelgym.experiment.report import load_metrics, plot, summarize, summary_markdown, write_atomic
-from duelgym.experiment.runner import append_line, metric_of, run_all
+from duelgym.experiment.config import QUICK, ConfigError, RunConfig
+from duelgym.experiment.kinds import experiment_kind
+from duelgym.experiment.report import summary_markdown
+from duelgym.experiment.runner import execute
+from duelgym.experiment.store import read_config, write_reports
+from duelgym.experiment.sweep import sweep
 
 __all__ = ["main"]
 
@@ -78,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace) -> RunConfig:
+    """The config of ``run`` or ``sweep`` arguments; a ``ConfigError`` for values :class:`RunConfig` rejects."""
+    if args.num_particles is not None and args.reward_model != "enn":
+        raise ConfigError(f"--num-particles {args.num_particles} applies to --reward-model enn only")
     values: dict[str, Any] = dict(QUICK) if args.quick else {}
     given = {
         "env": args.env, "env_kwargs": args.env_kwargs, "seeds": args.seeds, "queries": args.queries,
@@ -86,105 +94,14 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         "agents": tuple(a.strip() for a in args.agents.split(",") if a.strip()),
     }  # fmt: skip
     values.update({k: v for k, v in given.items() if v is not None})
-    return RunConfig(**values)
-
-
-def prepare_directory(out: Path, config: RunConfig, console: Console) -> set[tuple[str, int, int]]:
-    """Create ``out`` or check that it holds a run of the same config; return the results already written."""
-    stored_path = out / "config.json"
-    if stored_path.exists():
-        stored = json.loads(stored_path.read_text())
-        version = stored.pop("version", None)
-        differing = sorted(k for k in set(stored) | set(config.to_dict()) if stored.get(k) != config.to_dict().get(k))
-        if differing:
-            raise SystemExit(
-                f"error: {out} holds a run of another config (fields that differ: {', '.join(differing)}); "
-                "pass the same arguments to resume it, or --out with a new directory"
-            )
-        if version != __version__:
-            console.print(f"[yellow]warning: {out} was written by duelgym {version}; resuming with {__version__}")
     try:
-        (out / "checkpoints").mkdir(parents=True, exist_ok=True)
-        if not stored_path.exists():
-            config.write(stored_path, __version__)
-    except OSError as error:
-        raise SystemExit(f"error: cannot write the results directory {out}: {error}") from error
-    metrics = out / "metrics.jsonl"
-    if not metrics.exists():
-        return set()
-    repair_metrics(metrics)
-    return {(r["agent"], r["seed"], r["queries"]) for r in load_metrics(metrics)}
-
-
-def repair_metrics(path: Path) -> None:
-    """Drop a trailing partial line (a write cut short by a kill); whole lines are never lost."""
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        with path.open("r+b") as file:
-            file.truncate(data.rfind(b"\n") + 1)
-
-
-def write_reports(out: Path, metric: str, higher_is_better: bool) -> dict[str, Any]:
-    records = load_metrics(out / "metrics.jsonl")
-    summary = summarize(records, metric, higher_is_better)
-    write_atomic(out / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    write_atomic(out / "summary.md", summary_markdown(summary))
-    plot(records, summary, out / "curves.png")
-    return summary
-
-
-def execute(
-    config: RunConfig, out: Path, console: Console, display: bool = True, log_formats: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    """Run (or resume) ``config`` into ``out`` and write the reports; returns the summary.
-
-    ``log_formats`` (``"csv"``, ``"tensorboard"``) also send every evaluation to stable-baselines3's logger in
-    ``out/logs``, keyed ``<agent>/seed<seed>/<metric>`` with the query count as the step.
-    """
-    recorded = prepare_directory(out, config, console)
-    logger = None
-    if log_formats:
-        from stable_baselines3.common.logger import configure
-
-        unknown = set(log_formats) - {"csv", "tensorboard"}
-        if unknown:
-            raise SystemExit(f"error: --log-format takes csv and tensorboard, got {', '.join(sorted(unknown))}")
-        try:
-            logger = configure(str(out / "logs"), list(log_formats))
-        except (ImportError, AssertionError) as error:
-            raise SystemExit(f"error: --log-format {','.join(log_formats)}: {error}") from error
-    if recorded and display:
-        console.print(f"resuming the run in {out}: {len(recorded)} results already written")
-    metric, higher_is_better = metric_of(config)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
-               TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=console, disable=not display) as progress:
-        tasks: dict[tuple[str, int], Any] = {}
-
-        def on_start(agent: str, seed: int) -> None:
-            tasks[agent, seed] = progress.add_task(f"{agent} seed {seed}", total=config.queries, status="")
-
-        try:
-            for result in run_all(config, on_start, out / "checkpoints", recorded):
-                record = {"agent": result.agent, "seed": result.seed, "queries": result.queries, "metric": metric,
-                          "value": result.value, **result.extra}  # fmt: skip
-                append_line(out / "metrics.jsonl", record)
-                if logger is not None:
-                    for key, value in {**result.extra, metric: result.value}.items():
-                        logger.record(f"{result.agent}/seed{result.seed}/{key}", value)
-                    logger.dump(step=result.queries)
-                progress.update(tasks[result.agent, result.seed], completed=result.queries,
-                                status=f"{metric} {result.value:.3f}")  # fmt: skip
-        except (TypeError, ValueError) as error:
-            raise SystemExit(f"error: {error}") from error
-    return write_reports(out, metric, higher_is_better)
+        return RunConfig(**values)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(str(error)) from error
 
 
 def command_run(args: argparse.Namespace, console: Console) -> None:
-    try:
-        config = config_from(args)
-    except (TypeError, ValueError) as error:
-        raise SystemExit(f"error: {error}") from error
+    config = config_from(args)
     out = args.out or Path("results") / config.env.removeprefix("duelgym/")
     start = time.perf_counter()
     formats = tuple(f.strip() for f in args.log_format.split(",") if f.strip())
@@ -195,21 +112,15 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
 
 def command_report(args: argparse.Namespace, console: Console) -> None:
     directory: Path = args.directory
-    if not (directory / "metrics.jsonl").is_file():
-        raise SystemExit(f"error: {directory} has no metrics.jsonl")
-    config = json.loads((directory / "config.json").read_text())
-    metric, higher_is_better = metric_of(RunConfig(env=config["env"]))
-    console.print(summary_markdown(write_reports(directory, metric, higher_is_better)), soft_wrap=True)
+    if not (directory / "metrics.jsonl").is_file() or not (directory / "config.json").is_file():
+        raise ConfigError(f"{directory} has no metrics.jsonl and config.json (not a results directory)")
+    kind = experiment_kind(read_config(directory / "config.json")["env"])
+    summary = write_reports(directory, kind.metric, kind.higher_is_better)
+    console.print(summary_markdown(summary), soft_wrap=True)
 
 
 def command_sweep(args: argparse.Namespace, console: Console) -> None:
-    from duelgym.experiment.sweep import sweep
-
-    try:
-        config = config_from(args)
-        directories = sweep(config, args.grid, args.out, args.backend, args.workers)
-    except (TypeError, ValueError) as error:
-        raise SystemExit(f"error: {error}") from error
+    directories = sweep(config_from(args), args.grid, args.out, args.backend, args.workers)
     for directory in directories:
         console.print(f"\n{directory}:\n" + (directory / "summary.md").read_text(), soft_wrap=True)
 
@@ -217,7 +128,10 @@ def command_sweep(args: argparse.Namespace, console: Console) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     console = Console()
-    {"run": command_run, "sweep": command_sweep, "report": command_report}[args.command](args, console)
+    try:
+        {"run": command_run, "sweep": command_sweep, "report": command_report}[args.command](args, console)
+    except ConfigError as error:
+        raise SystemExit(f"error: {error}") from error
 
 
 if __name__ == "__main__":

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from duelgym._validation import check_int
 
-__all__ = ["QUICK", "RunConfig"]
+__all__ = ["QUICK", "ConfigError", "RunConfig"]
+
+
+class ConfigError(ValueError):
+    """Bad user input to an experiment (config values, env kwargs, agents that cannot run as asked, results
+    directories): the ``duelgym`` command prints its message on one line. Any other exception is a bug and keeps its
+    traceback."""
 
 
 @dataclass(frozen=True)
@@ -19,9 +23,11 @@ class RunConfig:
 
     Attributes:
         env: Env id (default ``"LLMDuel-v0"``).
-        env_kwargs: Keyword arguments for ``duelgym.make_vec``.
-        agents: Agent names; empty means every built-in agent that fits the env.
-        seeds: One run per agent and seed.
+        env_kwargs: Keyword arguments for ``duelgym.make_vec`` (never ``split``: runs train on the train split and
+            evaluate on held-out prompts or contexts).
+        agents: Agent names, each of which must run as configured; empty means every registered agent that fits
+            the env and the reward model (the others are left out with their reason). No repeats.
+        seeds: One run per agent and seed. No repeats.
         queries: Rater queries per run (a multiple of ``batch_size``).
         batch_size: Queries per batch (the vector env's ``num_envs``).
         eval_every: Batches between evaluations; before the first, evaluations also come after 1, 2, 4, … batches,
@@ -30,7 +36,8 @@ class RunConfig:
         num_particles: ENN particles when the reward model is an ENN.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
         num_candidates: Candidates per prompt on LLMDuel-v0.
-        eval_prompts: Eval prompts for the win rate on LLMDuel-v0 (held-out contexts on synthetic envs).
+        eval_prompts: Eval prompts for the win rate on LLMDuel-v0 (held out of the user's ``prompts`` when given;
+            held-out contexts on synthetic envs).
     """
 
     env: str = "LLMDuel-v0"
@@ -61,12 +68,21 @@ class RunConfig:
             raise ValueError("seeds must name at least one seed")
         for seed in self.seeds:
             check_int("seed", seed, minimum=0)
+        for name, values in (("seeds", self.seeds), ("agents", self.agents)):
+            repeated = sorted({str(v) for v in values if values.count(v) > 1})
+            if repeated:
+                raise ValueError(f"{name} must not repeat: {', '.join(repeated)} appear more than once in {values}")
         if self.reward_model not in (None, "point", "enn"):
             raise ValueError(f"reward_model must be 'point', 'enn' or None, got {self.reward_model!r}")
         if self.device not in ("cpu", "cuda", "auto") and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {self.device!r}")
         if not isinstance(self.env_kwargs, dict):
             raise TypeError(f"env_kwargs must be a dict, got {type(self.env_kwargs).__name__}")
+        if "split" in self.env_kwargs:
+            raise ValueError(
+                f"env_kwargs must not set split (got split={self.env_kwargs['split']!r}): runs train on the train "
+                "split and evaluate on held-out prompts or contexts"
+            )
 
     @property
     def num_batches(self) -> int:
@@ -79,9 +95,6 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
-
-    def write(self, path: Path, version: str) -> None:
-        path.write_text(json.dumps({"version": version, **self.to_dict()}, indent=2, sort_keys=True) + "\n")
 
 
 #: ``--quick``: a run of about a minute on 2 CPU cores.

@@ -1,8 +1,7 @@
-"""Reduce ``metrics.jsonl`` to ``summary.json``, ``summary.md`` and ``curves.png`` (written atomically)."""
+"""The analysis: reduce metrics records to ``summary.json``, ``summary.md`` and ``curves.png`` (written atomically)."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections import defaultdict
@@ -13,7 +12,7 @@ import numpy as np
 
 from duelgym.evaluation import data_efficiency_multiplier, queries_to_target
 
-__all__ = ["curves", "load_metrics", "plot", "summarize", "summary_markdown", "write_atomic"]
+__all__ = ["curves", "plot", "summarize", "summary_markdown", "write_atomic"]
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -21,11 +20,6 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_bytes(data.encode() if isinstance(data, str) else data)
     os.replace(temporary, path)
-
-
-def load_metrics(path: Path) -> list[dict[str, Any]]:
-    """The records of a ``metrics.jsonl`` (one JSON object per line)."""
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def curves(records: list[dict[str, Any]], key: str = "value") -> dict[str, tuple[np.ndarray, np.ndarray]]:

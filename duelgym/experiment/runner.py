@@ -1,121 +1,82 @@
 """Run every agent on one env over several seeds, evaluating what each serves, and append the results.
 
-The experiment package is the only place that wires envs, agents and outputs together. For LLMDuel-v0 the agents
-choose among cached candidates (:class:`~duelgym.envs.candidates.CandidateWrapper`) and the metric is the exact win
-rate of best-of-N under the agent's reward model against the base model's greedy response on eval prompts; for
-synthetic envs it is the simple regret of the served arm on held-out contexts of the same instance, with the
-cumulative strong regret of the queried pairs beside it.
+The experiment package is the only place that wires envs, agents and outputs together. :func:`plan` checks a
+config and builds what its runs share (the :class:`~duelgym.experiment.kinds.ExperimentKind` of its env, the
+agents that will run); :func:`run_all` is the loop, the same for every kind of env; :func:`execute` runs a config
+into a results directory (:class:`~duelgym.experiment.store.ResultsStore`) with a progress display.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-import duelgym
 import duelgym.agents
-from duelgym.envs.candidates import CandidateWrapper
-from duelgym.experiment.checkpoint import load_checkpoint, save_checkpoint
-from duelgym.experiment.config import RunConfig
-from duelgym.lm import load
-from duelgym.lm.candidates import CandidatePool
+from duelgym import _devices
+from duelgym.experiment.config import ConfigError, RunConfig
+from duelgym.experiment.kinds import ExperimentKind, experiment_kind
+from duelgym.experiment.state import StateMismatch, extract_state, restore_state
+from duelgym.experiment.store import ResultsStore, write_reports
 
-__all__ = ["Evaluation", "RunResult", "append_line", "metric_of", "resolve_device", "run_all"]
-
-#: Held-out contexts of a synthetic env are drawn with the run's seed plus this offset (never seen in training).
-_HELD_OUT_SEED_OFFSET = 1_000_003
-
-
-#: What an evaluation computes: the metric of what an agent serves (see :func:`metric_of` for its name).
-Evaluation = Callable[[Any], float]
+__all__ = ["Plan", "RunResult", "execute", "metric_of", "plan", "run_all", "run_device"]
 
 
 @dataclass(frozen=True)
 class RunResult:
+    """One evaluation: the metric's ``value`` after ``queries`` queries, and the ``extra`` figures beside it."""
+
     agent: str
     seed: int
     queries: int
     value: float
     extra: dict[str, float]
 
+    def record(self, metric: str) -> dict[str, Any]:
+        """The ``metrics.jsonl`` record of this result."""
+        return {"agent": self.agent, "seed": self.seed, "queries": self.queries, "metric": metric,
+                "value": self.value, **self.extra}  # fmt: skip
 
-def resolve_device(device: str) -> str:
+
+_RESULT_FIELDS = {f.name for f in fields(RunResult)}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked config and what its runs share.
+
+    Attributes:
+        config: The config.
+        device: The resolved device (``"auto"`` decided).
+        experiment: The kind of experiment of the env, with its shared setup.
+        agents: The agents that run, in order.
+        left_out: Agents of the default list that cannot run on this env, with the reason (empty when the config
+            names its agents).
+    """
+
+    config: RunConfig
+    device: str
+    experiment: ExperimentKind
+    agents: tuple[str, ...]
+    left_out: dict[str, str] = field(default_factory=dict)
+
+
+def run_device(device: str) -> str:
+    """A config's device, resolved: ``"auto"`` is CUDA when available, else CPU; a ``ConfigError`` if the device
+    cannot be used here."""
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"--device {device} was requested but CUDA is not available on this machine; use cpu or auto")
+    try:
+        _devices.resolve_device(device)
+    except ValueError as error:
+        raise ConfigError(f"--device {device}: {error}") from error
     return device
-
-
-class _LLMSetup:
-    """What every LLMDuel-v0 run of a comparison shares: the LM, the candidate pool and the eval win matrix."""
-
-    def __init__(self, config: RunConfig, device: str) -> None:
-        evaluation = duelgym.make(
-            "LLMDuel-v0", **{**config.env_kwargs, "split": "eval", "num_prompts": config.eval_prompts}
-        )
-        core = evaluation.unwrapped
-        self.lm = load(core.base_lm, device=device)
-        self.pool = CandidatePool(self.lm, config.num_candidates, seed=0)
-        prompts = core.prompts
-        texts, features = CandidatePool(self.lm, config.num_candidates, seed=1).get(prompts)
-        self.eval_features = features.float().cpu().numpy()
-        greedy = self.lm.greedy(prompts)
-        # Exact win probabilities of every eval candidate against the greedy response, from any rater's p_first.
-        self.wins = np.stack(
-            [
-                core.rater.p_first([p] * len(row), row, [g] * len(row))
-                for p, row, g in zip(prompts, texts, greedy, strict=True)
-            ]
-        )  # (P, N)
-
-    def env(self, config: RunConfig) -> CandidateWrapper:
-        return CandidateWrapper(
-            duelgym.make_vec("LLMDuel-v0", num_envs=config.batch_size, **config.env_kwargs), self.pool
-        )
-
-    def evaluation(self) -> Evaluation:
-        rows = np.arange(self.wins.shape[0])
-        return lambda agent: float(self.wins[rows, agent.respond({"arms": self.eval_features})].mean())
-
-
-def _synthetic_evaluation(env: Any, config: RunConfig, seed: int) -> Evaluation:
-    contexts = env.unwrapped.problem.draw_contexts(
-        np.random.default_rng(seed + _HELD_OUT_SEED_OFFSET), config.eval_prompts
-    )
-    rows = np.arange(config.eval_prompts)
-    best = contexts.scores.max(axis=1)
-
-    def simple_regret(agent: Any) -> float:
-        return float(np.mean(best - contexts.scores[rows, agent.respond({"arms": contexts.arms})]))
-
-    return simple_regret
-
-
-def agent_names(config: RunConfig, env: Any) -> list[str]:
-    """The configured agents, or every registered agent that can be built for ``env``."""
-    if config.agents:
-        unknown = [a for a in config.agents if a not in duelgym.agents.list_agents()]
-        if unknown:
-            raise ValueError(
-                f"unknown agent(s) {', '.join(unknown)}; known agents: {', '.join(duelgym.agents.list_agents())}"
-            )
-        return list(config.agents)
-    names = []
-    for name in duelgym.agents.list_agents():
-        try:
-            duelgym.agents.make(name, env, seed=0, **_agent_kwargs(config, "cpu"))
-        except (ValueError, TypeError):
-            continue
-        names.append(name)
-    return names
 
 
 def _agent_kwargs(config: RunConfig, device: str) -> dict[str, Any]:
@@ -127,91 +88,166 @@ def _agent_kwargs(config: RunConfig, device: str) -> dict[str, Any]:
     return kwargs
 
 
+def resolve_agents(config: RunConfig, env: Any) -> tuple[tuple[str, ...], dict[str, str]]:
+    """``(agents, left_out)``: the configured agents, each checked to build for ``env`` as asked (a ``ConfigError``
+    naming the first that does not, and why), or every registered agent that builds, with the reason each other
+    one is left out. Only ``ValueError`` (an agent saying it does not fit) counts as "does not fit"; any other
+    exception from a constructor propagates."""
+    known = duelgym.agents.list_agents()
+    kwargs = _agent_kwargs(config, "cpu")
+    if config.agents:
+        unknown = [a for a in config.agents if a not in known]
+        if unknown:
+            raise ConfigError(f"unknown agent(s) {', '.join(unknown)}; known agents: {', '.join(known)}")
+        for name in config.agents:
+            try:
+                duelgym.agents.make(name, env, seed=0, **kwargs)
+            except ValueError as error:
+                raise ConfigError(f"agent {name!r} cannot run as asked on {config.env}: {error}") from error
+        return config.agents, {}
+    agents, left_out = [], {}
+    for name in known:
+        try:
+            duelgym.agents.make(name, env, seed=0, **kwargs)
+        except ValueError as error:
+            left_out[name] = str(error)
+            continue
+        agents.append(name)
+    if not agents:
+        raise ConfigError(f"no agent can run on {config.env} as configured: {left_out}")
+    return tuple(agents), left_out
+
+
+def plan(config: RunConfig) -> Plan:
+    """Check ``config`` and build what its runs share; every bad input is a ``ConfigError`` raised here, before a
+    run starts or anything is written."""
+    device = run_device(config.device)
+    experiment = experiment_kind(config.env)(config, device)
+    agents, left_out = resolve_agents(config, experiment.probe_env())
+    return Plan(config, device, experiment, agents, left_out)
+
+
 def run_all(
     config: RunConfig,
     on_start: Callable[[str, int], None] | None = None,
-    checkpoints: Path | None = None,
-    recorded: set[tuple[str, int, int]] | None = None,
+    store: ResultsStore | None = None,
+    prepared: Plan | None = None,
 ) -> Iterator[RunResult]:
     """Run every (agent, seed) of ``config``; yield one :class:`RunResult` per evaluation, in order.
 
     Args:
         config: The run.
         on_start: Called as ``on_start(agent, seed)`` before each (agent, seed) that still has work to do.
-        checkpoints: Directory for checkpoints. At every evaluation the agent, the env and the loop's position are
-            saved (atomically) before the result is yielded; a later call continues each unfinished (agent, seed)
-            from its checkpoint, so at most one evaluation interval of work is lost, and yields a result again if it
-            is missing from ``recorded`` (the run was killed between the checkpoint and the write).
-        recorded: ``(agent, seed, queries)`` of the results already written; finished runs are skipped.
+        store: Results directory for checkpoints and the results already written (``None``: nothing is saved).
+            At every evaluation the agent's and the trial's state and the loop's position are checkpointed
+            (atomically) before the result is yielded; a later call rebuilds each unfinished (agent, seed) from the
+            config, restores its state and continues, so at most one evaluation interval of work is lost, and
+            yields a result again if it is missing from ``store.recorded`` (the run was killed between the
+            checkpoint and the write). Finished runs are skipped.
+        prepared: The config's :func:`plan`, if already made.
 
     :func:`metric_of` names the metric and its direction.
     """
-    recorded = recorded or set()
-    device = resolve_device(config.device)
-    if config.env not in duelgym.list_envs() and config.env.removeprefix("duelgym/") not in duelgym.list_envs():
-        raise ValueError(f"unknown env {config.env!r}; known envs: {', '.join(duelgym.list_envs())}")
-    llm = _LLMSetup(config, device) if config.env.removeprefix("duelgym/") == "LLMDuel-v0" else None
-    probe = llm.env(config) if llm else duelgym.make_vec(config.env, num_envs=config.batch_size, **config.env_kwargs)
-    for name in agent_names(config, probe):
+    prepared = prepared or plan(config)
+    experiment, device = prepared.experiment, prepared.device
+    recorded = store.recorded if store is not None else set()
+    for name in prepared.agents:
         for seed in config.seeds:
             if (name, seed, config.queries) in recorded:
+                if store is not None:
+                    store.finish(name, seed)
                 continue
             if on_start is not None:
                 on_start(name, seed)
-            path = None if checkpoints is None else checkpoints / f"{name}-seed{seed}.pt"
-            if path is not None and path.exists():
-                state = load_checkpoint(path)
-                agent, cumulative, done = state["agent"], state["cumulative"], state["batch"]
-                if llm:
-                    env = CandidateWrapper(state["env"], llm.pool)
-                    obs = env.observe_prompts(state["prompts"])
-                else:
-                    env, obs = state["env"], state["obs"]
-                result: RunResult = state["result"]
+            trial = experiment.start(seed)
+            agent = duelgym.agents.make(name, trial.env, seed=seed, **_agent_kwargs(config, device))
+            done = 0
+            saved = store.load_checkpoint(name, seed) if store is not None else None
+            if saved is not None:
+                path = store.checkpoint_path(name, seed)
+                try:
+                    if set(saved) != {"agent", "trial", "batch", "result"} or set(saved["result"]) != _RESULT_FIELDS:
+                        raise StateMismatch(f"state: the saved keys are {sorted(saved)}")
+                    restore_state(agent, saved["agent"], "agent")
+                    trial.restore(saved["trial"])
+                    done = int(saved["batch"])
+                    result = RunResult(**saved["result"])
+                except (StateMismatch, KeyError) as error:
+                    raise ConfigError(
+                        f"checkpoint {path} does not fit {name} seed {seed} of this config ({error}); nothing was "
+                        "changed. Move it out of the directory to restart that run from the beginning"
+                    ) from error
                 if (result.agent, result.seed, result.queries) not in recorded:
                     yield result
-            else:
-                env = (
-                    llm.env(config)
-                    if llm
-                    else duelgym.make_vec(config.env, num_envs=config.batch_size, **config.env_kwargs)
-                )
-                obs, _ = env.reset(seed=seed)
-                agent = duelgym.agents.make(name, env, seed=seed, **_agent_kwargs(config, device))
-                cumulative, done = 0.0, 0
-            evaluation = llm.evaluation() if llm else _synthetic_evaluation(env, config, seed)
             for batch in range(done + 1, config.num_batches + 1):
+                obs = trial.obs
                 pairs = agent.select(obs)
-                next_obs, reward, _, _, info = env.step(pairs)
+                reward = trial.step(pairs)
                 metrics = agent.observe(obs, pairs, reward)
-                obs = next_obs
-                if "regret_strong" in info.get("final_info", {}):
-                    cumulative += float(np.sum(info["final_info"]["regret_strong"]))
                 if config.evaluates_at(batch):
-                    extra = {k: float(v) for k, v in metrics.items()}
-                    if llm is None:
-                        extra["cumulative_regret"] = cumulative
-                    result = RunResult(name, seed, batch * config.batch_size, evaluation(agent), extra)
-                    if path is not None:
-                        saved = {"agent": agent, "cumulative": cumulative, "batch": batch, "result": result}
-                        if llm:
-                            saved.update(env=env.env, prompts=env.prompts)
-                        else:
-                            saved.update(env=env, obs=obs)
-                        save_checkpoint(path, saved)
+                    extra = {**{k: float(v) for k, v in metrics.items()}, **trial.extras()}
+                    result = RunResult(name, seed, batch * config.batch_size, trial.evaluate(agent), extra)
+                    if store is not None:
+                        state = {"agent": extract_state(agent), "trial": trial.state(), "batch": batch,
+                                 "result": vars(result)}  # fmt: skip
+                        store.save_checkpoint(name, seed, batch, state)
                     yield result
-            if path is not None:
-                path.unlink(missing_ok=True)
+            if store is not None:
+                store.finish(name, seed)
 
 
 def metric_of(config: RunConfig) -> tuple[str, bool]:
     """(metric name, higher is better) of a config's env."""
-    return ("win_rate", True) if config.env.removeprefix("duelgym/") == "LLMDuel-v0" else ("simple_regret", False)
+    kind = experiment_kind(config.env)
+    return kind.metric, kind.higher_is_better
 
 
-def append_line(path: Path, record: dict[str, Any]) -> None:
-    """Append one JSON line and flush it to disk, so a killed run never leaves a partial line behind."""
-    with path.open("a") as file:
-        file.write(json.dumps(record, sort_keys=True) + "\n")
-        file.flush()
-        os.fsync(file.fileno())
+def execute(
+    config: RunConfig, out: Path, console: Console, display: bool = True, log_formats: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Run (or resume) ``config`` into the results directory ``out`` and write the reports; returns the summary.
+
+    Everything is checked before anything is written (:func:`plan`, then :meth:`ResultsStore.open`): bad input is
+    a ``ConfigError``. ``log_formats`` (``"csv"``, ``"tensorboard"``) also send every evaluation to
+    stable-baselines3's logger in ``out/logs``, keyed ``<agent>/seed<seed>/<metric>`` with the query count as the
+    step.
+    """
+    unknown = set(log_formats) - {"csv", "tensorboard"}
+    if unknown:
+        raise ConfigError(f"--log-format takes csv and tensorboard, got {', '.join(sorted(unknown))}")
+    prepared = plan(config)
+    for name, reason in prepared.left_out.items():
+        console.print(f"[yellow]left out {name}: {escape(reason)}")
+    for note in prepared.experiment.notes:
+        console.print(f"note: {escape(note)}")
+    store = ResultsStore.open(out, config, prepared.left_out)
+    if store.warning:
+        console.print(f"[yellow]warning: {escape(store.warning)}")
+    logger = None
+    if log_formats:
+        from stable_baselines3.common.logger import configure
+
+        try:
+            logger = configure(str(out / "logs"), list(log_formats))
+        except (ImportError, AssertionError) as error:
+            raise ConfigError(f"--log-format {','.join(log_formats)}: {error}") from error
+    if store.recorded and display:
+        console.print(f"resuming the run in {out}: {len(store.recorded)} results already written")
+    metric, higher_is_better = metric_of(config)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
+               TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=console, disable=not display) as progress:
+        tasks: dict[tuple[str, int], Any] = {}
+
+        def on_start(agent: str, seed: int) -> None:
+            tasks[agent, seed] = progress.add_task(f"{agent} seed {seed}", total=config.queries, status="")
+
+        for result in run_all(config, on_start, store, prepared):
+            store.append(result.record(metric))
+            if logger is not None:
+                for key, value in {**result.extra, metric: result.value}.items():
+                    logger.record(f"{result.agent}/seed{result.seed}/{key}", value)
+                logger.dump(step=result.queries)
+            progress.update(tasks[result.agent, result.seed], completed=result.queries,
+                            status=f"{metric} {result.value:.3f}")  # fmt: skip
+    return write_reports(out, metric, higher_is_better)

@@ -16,9 +16,10 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any, Literal
 
-from duelgym._version import __version__
-from duelgym.experiment.config import RunConfig
-from duelgym.experiment.report import load_metrics, write_atomic
+from duelgym.experiment.config import ConfigError, RunConfig
+from duelgym.experiment.report import write_atomic
+from duelgym.experiment.runner import execute, metric_of
+from duelgym.experiment.store import read_metrics, write_config, write_reports
 
 __all__ = ["grid_points", "run_job", "sweep"]
 
@@ -29,7 +30,7 @@ def grid_points(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
     """Every combination of the grid's values (``[{}]`` for an empty grid)."""
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
-            raise ValueError(f"grid[{key!r}] must be a non-empty list of values, got {values!r}")
+            raise ConfigError(f"grid[{key!r}] must be a non-empty list of values, got {values!r}")
     return [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
@@ -41,8 +42,6 @@ def run_job(config: dict[str, Any], out: str) -> str:
     """One job: run ``config`` (one agent, one seed) into ``out`` with one torch thread. Returns ``out``."""
     import torch
     from rich.console import Console
-
-    from duelgym.experiment.cli import execute
 
     torch.set_num_threads(1)
     fields = {k: tuple(v) if k in ("agents", "seeds") else v for k, v in config.items()}
@@ -56,12 +55,19 @@ def sweep(base: RunConfig, grid: dict[str, list[Any]], out: Path, backend: Backe
     ``base.agents`` must name the agents (a sweep states what it compares).
     """
     if not base.agents:
-        raise ValueError("a sweep needs --agents (the agents to compare)")
+        raise ConfigError("a sweep needs --agents (the agents to compare)")
+    if backend not in ("ray", "processes"):
+        raise ConfigError(f"backend must be 'ray' or 'processes', got {backend!r}")
     points = grid_points(grid)
     jobs: list[tuple[dict[str, Any], str]] = []
     for point in points:
         for agent, seed in itertools.product(base.agents, base.seeds):
-            config = dataclasses.replace(base, env_kwargs={**base.env_kwargs, **point}, agents=(agent,), seeds=(seed,))
+            try:
+                config = dataclasses.replace(
+                    base, env_kwargs={**base.env_kwargs, **point}, agents=(agent,), seeds=(seed,)
+                )
+            except (TypeError, ValueError) as error:
+                raise ConfigError(f"grid point {point_name(point)}: {error}") from error
             jobs.append((config.to_dict(), str(out / point_name(point) / "jobs" / f"{agent}-seed{seed}")))
     if backend == "processes":
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -71,24 +77,19 @@ def sweep(base: RunConfig, grid: dict[str, list[Any]], out: Path, backend: Backe
         try:
             import ray
         except ImportError as error:
-            raise SystemExit("error: --backend ray needs Ray: pip install 'duelgym[ray]'") from error
+            raise ConfigError("--backend ray needs Ray: pip install 'duelgym[ray]'") from error
         ray.init(num_cpus=workers, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
         remote = ray.remote(run_job)
         ray.get([remote.remote(*job) for job in jobs])
-    else:
-        raise ValueError(f"backend must be 'ray' or 'processes', got {backend!r}")
     return [merge(base, point, out / point_name(point)) for point in points]
 
 
 def merge(base: RunConfig, point: dict[str, Any], directory: Path) -> Path:
     """Write a grid point's ``config.json``, merged ``metrics.jsonl``, summary and curves."""
-    from duelgym.experiment.cli import write_reports
-    from duelgym.experiment.runner import metric_of
-
     config = dataclasses.replace(base, env_kwargs={**base.env_kwargs, **point})
-    records = [r for job in sorted((directory / "jobs").iterdir()) for r in load_metrics(job / "metrics.jsonl")]
+    records = [r for job in sorted((directory / "jobs").iterdir()) for r in read_metrics(job / "metrics.jsonl")]
     records.sort(key=lambda r: (r["agent"], r["seed"], r["queries"]))
-    config.write(directory / "config.json", __version__)
+    write_config(directory / "config.json", config)
     write_atomic(directory / "metrics.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
     write_reports(directory, *metric_of(config))
     return directory
