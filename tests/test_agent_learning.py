@@ -45,7 +45,8 @@ def passive() -> tuple[float, float]:
 @pytest.mark.parametrize("name", ["boltzmann", "dts", "bai-ts", "ids", "laplace-dts"])
 def test_regret_minimising_agents_beat_passive_on_cumulative_regret(name: str, passive: tuple[float, float]) -> None:
     cumulative = np.mean([run(name, seed)[0] for seed in SEEDS])
-    assert cumulative < passive[0]  # measured (8 seeds): see the module docstring
+    # measured (8 seeds; cumulative regret against passive's 1,838): boltzmann 0.30x, dts 0.29x, bai-ts 0.71x, ids 0.24x
+    assert cumulative < passive[0]
     if name == "laplace-dts":
         assert cumulative <= 0.35 * passive[0]  # exact-posterior DTS: measured 0.23x over these 8 seeds
 
@@ -53,4 +54,5 @@ def test_regret_minimising_agents_beat_passive_on_cumulative_regret(name: str, p
 @pytest.mark.parametrize("name", ["infomax", "multiset"])
 def test_pure_explorers_serve_no_worse_than_passive(name: str, passive: tuple[float, float]) -> None:
     simple = np.mean([run(name, seed)[1] for seed in SEEDS])
-    assert simple <= passive[1]  # measured mean simple regret: see the module docstring
+    # measured mean simple regret (8 seeds): infomax 0.051, multiset 0.029, passive 0.150
+    assert simple <= passive[1]
