@@ -25,6 +25,7 @@ __all__ = [
     "queries_to_target",
     "strong_regret",
     "weak_regret",
+    "win_probabilities",
     "win_rate",
 ]
 
@@ -161,6 +162,24 @@ class WinRate(NamedTuple):
     stderr: float
 
 
+def win_probabilities(
+    env: Any, prompts: Sequence[str], responses: Sequence[str], baseline: Sequence[str]
+) -> NDArray[np.float64]:
+    """The rater's exact probability that each response beats its baseline response, shape (P,), float64.
+
+    ``env`` is an LLMDuel env (single or vector) whose ``unwrapped.rater`` scores the pairs; the rater's output
+    is checked (one probability in [0, 1] per prompt). :func:`win_rate` averages it; the experiment runner calls it
+    once per eval prompt for all its cached candidates.
+    """
+    if len(responses) != len(prompts) or len(baseline) != len(prompts):
+        raise ValueError(
+            f"need one response and one baseline per prompt: {len(prompts)} prompts, {len(responses)} responses, "
+            f"{len(baseline)} baseline responses"
+        )
+    p_first = env.unwrapped.rater.p_first(list(prompts), list(responses), list(baseline))
+    return check_probabilities(p_first, source="the rater", size=len(prompts))
+
+
 def win_rate(
     respond: Callable[[list[str]], Sequence[str]],
     env: Any,
@@ -187,12 +206,6 @@ def win_rate(
         from duelgym.lm import load
 
         baseline = load(core.base_lm).greedy(prompts)
-    responses = list(respond(prompts))
-    if len(responses) != len(prompts) or len(baseline) != len(prompts):
-        raise ValueError(
-            f"need one response and one baseline per prompt: {len(prompts)} prompts, {len(responses)} responses, "
-            f"{len(baseline)} baseline responses"
-        )
-    p = check_probabilities(core.rater.p_first(prompts, responses, list(baseline)), source="the rater")
+    p = win_probabilities(core, prompts, list(respond(prompts)), list(baseline))
     stderr = float(p.std(ddof=1) / math.sqrt(len(p))) if len(p) > 1 else 0.0
     return WinRate(float(p.mean()), stderr)

@@ -16,6 +16,7 @@ from duelgym.evaluation import (
     queries_to_target,
     strong_regret,
     weak_regret,
+    win_probabilities,
     win_rate,
 )
 
@@ -194,3 +195,14 @@ def test_win_rate_is_the_mean_rater_probability_with_its_standard_error() -> Non
         win_rate(lambda prompts: ["good"] * 3, env, baseline=["x"] * 4)
     with pytest.raises(ValueError, match="4 prompts, 4 responses, 2 baseline responses"):
         win_rate(lambda prompts: ["good"] * 4, env, baseline=["x"] * 2)
+
+
+def test_win_probabilities_checks_the_raters_output() -> None:
+    env = StubEnv(["a", "b"])
+    np.testing.assert_array_equal(win_probabilities(env, ["a", "b"], ["good", "bad"], ["x", "y"]), [1.0, 0.25])
+    env.rater.p_first = lambda prompts, first, second: np.array([0.5])
+    with pytest.raises(ValueError, match=r"the rater returned p_first of shape \(1,\) for 2 pairs"):
+        win_probabilities(env, ["a", "b"], ["good", "bad"], ["x", "y"])
+    env.rater.p_first = lambda prompts, first, second: np.array([0.5, 1.5])
+    with pytest.raises(ValueError, match="expected probabilities in"):
+        win_probabilities(env, ["a", "b"], ["good", "bad"], ["x", "y"])

@@ -25,11 +25,11 @@ import numpy as np
 
 import duelgym
 from duelgym.envs.candidates import CandidateWrapper
+from duelgym.evaluation import win_probabilities
 from duelgym.experiment.config import ConfigError, RunConfig
 from duelgym.experiment.state import extract_state, restore_state
 from duelgym.lm import load
 from duelgym.lm.candidates import CandidatePool
-from duelgym.oracle import check_probabilities
 
 __all__ = [
     "ExperimentKind",
@@ -275,7 +275,7 @@ class LLMExperiment(ExperimentKind):
         self.greedy = self.lm.greedy(prompts)
         self.wins = np.stack(
             [
-                check_probabilities(core.rater.p_first([p] * len(row), row, [g] * len(row)), source="the rater")
+                win_probabilities(core, [p] * len(row), row, [g] * len(row))
                 for p, row, g in zip(prompts, self.eval_texts, self.greedy, strict=True)
             ]
         )  # (P, N)
