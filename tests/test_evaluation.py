@@ -206,3 +206,15 @@ def test_win_probabilities_checks_the_raters_output() -> None:
     env.rater.p_first = lambda prompts, first, second: np.array([0.5, 1.5])
     with pytest.raises(ValueError, match="expected probabilities in"):
         win_probabilities(env, ["a", "b"], ["good", "bad"], ["x", "y"])
+
+
+def test_edge_cases_that_mutation_testing_found_untested() -> None:
+    assert strong_regret(np.array([1.0, 0.0, 2.0]), 0, 1) == 3.0  # one context: utilities (K,), scalar indices
+    assert weak_regret(np.array([1.0, 0.0, 2.0]), 0, 1) == 1.0
+    with pytest.raises(ValueError, match="strictly increasing"):
+        queries_to_target([[64, 0.1], [32, 0.2]], 0.15)
+    assert queries_to_target([[32, 0.5], [64, 0.2]], 0.2, higher_is_better=False) == 64.0  # reaching = equal too
+    # Sustained: the curve reaches the target at its second point but not at its last one.
+    assert queries_to_target([[32, 0.4], [64, 0.7], [128, 0.5]], 0.6, sustained=True) is None
+    two = win_rate(lambda prompts: ["good", "bad"], StubEnv(["a", "b"]), baseline=["x", "y"])
+    assert two.stderr == pytest.approx(np.std([1.0, 0.25], ddof=1) / np.sqrt(2))
