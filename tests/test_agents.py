@@ -6,6 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from fakes import FixedParticles
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,25 +25,6 @@ BUILT_IN = [
     "bai-ts", "boltzmann", "colstim", "dts", "ids", "infomax", "laplace-dts", "maxinp", "maxpairucb", "multiset",
     "passive",
 ]  # fmt: skip
-
-
-class FixedParticles:
-    """A reward model with given particle utilities u_k(f) = w_k · f; it does not learn."""
-
-    def __init__(self, weights: torch.Tensor) -> None:
-        self.weights = weights.double()
-        self.num_particles, self.input_dim = weights.shape
-        self.device = torch.device("cpu")
-        self.dtype = torch.float64
-
-    def update(self, features_first, features_second, choices) -> dict[str, float]:
-        return {}
-
-    def sample_utilities(self, features) -> torch.Tensor:
-        return (torch.as_tensor(features, dtype=torch.float64) @ self.weights.T).movedim(-1, 0)
-
-    def mean_utility(self, features) -> torch.Tensor:
-        return self.sample_utilities(features).mean(dim=0)
 
 
 def test_built_in_agents_are_registered_and_follow_the_protocol() -> None:

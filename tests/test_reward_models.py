@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from fakes import FixedParticles
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -188,21 +189,6 @@ def test_laplace_newton_that_hits_its_step_limit_warns_with_the_update_steps_and
         metrics = model.update(first[32:], second[32:], choices[32:])
     assert metrics["newton_converged"] == 0.0 and metrics["newton_steps"] == 1.0
     assert torch.isfinite(model.mean).all()
-
-
-class FixedParticles:
-    """A fake reward model with given utilities u_k(f) = w_k · f (M particles)."""
-
-    def __init__(self, weights: torch.Tensor) -> None:
-        self.weights = weights  # (M, d)
-        self.num_particles, self.input_dim = weights.shape
-        self.device = torch.device("cpu")
-
-    def sample_utilities(self, features) -> torch.Tensor:
-        return (torch.as_tensor(features, dtype=torch.float64) @ self.weights.T).movedim(-1, 0)
-
-    def mean_utility(self, features) -> torch.Tensor:
-        return self.sample_utilities(features).mean(dim=0)
 
 
 def brute_force_polyadic_nll(model: FixedParticles, first, second, p_first, tau: int, kappa: int) -> float:
