@@ -105,12 +105,16 @@ def plot(records: list[dict[str, Any]], summary: dict[str, Any], path: Path) -> 
     if any("cumulative_regret" in r for r in records):
         panels.append(("cumulative_regret", "cumulative strong regret"))
     figure, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.5), squeeze=False)
+    # One colour per agent, stable across panels: tab10 repeats after ten agents, so past ten take tab20's.
+    agents = sorted({r["agent"] for r in records})
+    palette = plt.get_cmap("tab10" if len(agents) <= 10 else "tab20").colors
+    colours = {agent: palette[i % len(palette)] for i, agent in enumerate(agents)}
     for axis, (key, label) in zip(axes[0], panels, strict=True):
         for agent, (queries, values) in sorted(curves(records, key).items()):
             mean = values.mean(axis=0)
             error = values.std(axis=0, ddof=1) / math.sqrt(len(values)) if len(values) > 1 else np.zeros_like(mean)
-            axis.plot(queries, mean, label=agent)
-            axis.fill_between(queries, mean - error, mean + error, alpha=0.2)
+            axis.plot(queries, mean, label=agent, color=colours[agent])
+            axis.fill_between(queries, mean - error, mean + error, alpha=0.2, color=colours[agent])
         axis.set_xscale("log")
         axis.set_xlabel("rater queries")
         axis.set_ylabel(label)
