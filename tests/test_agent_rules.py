@@ -93,3 +93,31 @@ def test_multiset_allocation_matches_a_naive_greedy_design(seed: int, tolerance:
     agent._learn(history, torch.zeros_like(history), torch.ones(8, dtype=torch.float64))
     expected = brute_force_allocation(model.mean_utility(features), features, agent.design, tolerance)
     assert [tuple(p) for p in agent.pairs(features).tolist()] == expected
+
+
+def test_dts_second_arm_is_the_first_later_particle_that_differs_not_the_fallback() -> None:
+    # Particles 0 and 1 prefer arm 0 (runner-up arm 1); particle 2 prefers arm 2. In a context whose order starts
+    # with particles 0 and 1, the first try agrees with the first arm, the second try differs: DTS must take arm 2
+    # from it, not the second particle's runner-up (arm 1).
+    features = torch.eye(3, dtype=torch.float64)[None].expand(300, 3, 3)
+    weights = torch.tensor([[3.0, 2.0, 0.0], [3.0, 2.0, 0.0], [0.0, 1.0, 3.0]])
+    agent = DoubleThompsonAgent(3, 3, reward_model=FixedParticles(weights), seed=2)
+    order = particle_orders(agent, 300)
+    pairs = agent.pairs(features)
+    late = order[:, 2] == 2  # the two arm-0 particles come first
+    assert late.any()
+    assert (pairs[late] == torch.tensor([0, 2])).all()
+
+
+@pytest.mark.parametrize("best", [0, 3])
+def test_dts_uniform_fallback_draws_every_other_arm_and_never_the_first(best: int) -> None:
+    features = torch.eye(4, dtype=torch.float64)[None].expand(2000, 4, 4)
+    weights = torch.zeros(3, 4)
+    weights[:, best] = 1.0  # every particle agrees: DTS always falls back
+    agent = DoubleThompsonAgent(4, 4, reward_model=FixedParticles(weights), fallback="uniform", seed=0)
+    pairs = agent.pairs(features)
+    assert (pairs[:, 0] == best).all()
+    counts = torch.bincount(pairs[:, 1], minlength=4)
+    assert counts[best] == 0
+    others = [a for a in range(4) if a != best]
+    assert all(abs(counts[a].item() / 2000 - 1 / 3) < 0.05 for a in others), counts
