@@ -121,3 +121,11 @@ def test_dts_uniform_fallback_draws_every_other_arm_and_never_the_first(best: in
     assert counts[best] == 0
     others = [a for a in range(4) if a != best]
     assert all(abs(counts[a].item() / 2000 - 1 / 3) < 0.05 for a in others), counts
+
+
+def test_dts_second_best_fallback_never_repeats_the_first_arm_even_with_negative_utilities() -> None:
+    # Masking the first arm must remove it whatever the utilities' sign (a mask of 0 would keep it here).
+    features = torch.eye(4, dtype=torch.float64)[None].expand(50, 4, 4)
+    weights = torch.tensor([[-1.0, -2.0, -3.0, -4.0]]).expand(3, 4)
+    pairs = DoubleThompsonAgent(4, 4, reward_model=FixedParticles(weights), seed=0).pairs(features)
+    assert (pairs == torch.tensor([0, 1])).all()
