@@ -1,8 +1,12 @@
-"""Test doubles shared by the agent and reward-model tests."""
+"""Test doubles and helpers shared by the agent and reward-model tests."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
+
+import duelgym.agents
 
 
 class FixedParticles:
@@ -23,3 +27,18 @@ class FixedParticles:
 
     def mean_utility(self, features) -> torch.Tensor:
         return self.sample_utilities(features).mean(dim=0)
+
+
+def queried_pairs(name: str, seed: int, env: Any, steps: int) -> list:
+    """The pairs the agent ``name`` (built with ``seed``) queries over ``steps`` steps of the vector ``env``, which is
+    reset with seed 0 so that only the agent's seed varies between calls."""
+    obs, _ = env.reset(seed=0)
+    agent = duelgym.agents.make(name, env, seed=seed)
+    pairs_seen = []
+    for _ in range(steps):
+        pairs = agent.select(obs)
+        next_obs, reward, _, _, _ = env.step(pairs)
+        agent.observe(obs, pairs, reward)
+        pairs_seen.append(pairs.tolist())
+        obs = next_obs
+    return pairs_seen

@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
-from fakes import FixedParticles
+from fakes import FixedParticles, queried_pairs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -175,17 +175,7 @@ def test_different_seeds_give_different_pairs_on_the_same_observations(name: str
     not depend on the seed at all."""
 
     def run(seed: int) -> list:
-        env = duelgym.make_vec("LinearDuel-v0", num_envs=16, arm_set="gaussian")
-        obs, _ = env.reset(seed=0)
-        agent = duelgym.agents.make(name, env, seed=seed)
-        pairs_seen = []
-        for _ in range(3):
-            pairs = agent.select(obs)
-            next_obs, reward, _, _, _ = env.step(pairs)
-            agent.observe(obs, pairs, reward)
-            pairs_seen.append(pairs.tolist())
-            obs = next_obs
-        return pairs_seen
+        return queried_pairs(name, seed, duelgym.make_vec("LinearDuel-v0", num_envs=16, arm_set="gaussian"), 3)
 
     if name in DETERMINISTIC:
         assert run(0) == run(1)

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from fakes import queried_pairs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -173,17 +174,7 @@ def test_default_confidence_width_is_vacdbs() -> None:
 @pytest.mark.parametrize("name", sorted(BASELINES))
 def test_same_seed_same_pairs_and_only_colstim_depends_on_the_seed(name: str) -> None:
     def run(seed: int) -> list:
-        env = duelgym.make_vec("LinearDuel-v0", num_envs=8, instance="vacdb")
-        obs, _ = env.reset(seed=0)
-        agent = duelgym.agents.make(name, env, seed=seed)
-        out = []
-        for _ in range(5):
-            pairs = agent.select(obs)
-            next_obs, reward, _, _, _ = env.step(pairs)
-            agent.observe(obs, pairs, reward)
-            out.append(pairs.tolist())
-            obs = next_obs
-        return out
+        return queried_pairs(name, seed, duelgym.make_vec("LinearDuel-v0", num_envs=8, instance="vacdb"), 5)
 
     assert run(1) == run(1)
     if name == "colstim":
