@@ -86,7 +86,7 @@ def timing(device: torch.device, repeats: int) -> None:
     enn = ENN(DIM, num_particles=100, seed=0, device=device)
     point = PointRewardModel(DIM, seed=0, device=device)
     loop = ParticleLoop(ENN(DIM, num_particles=100, seed=0, device=device))
-    for _ in range(enn.training.buffer_capacity // BATCH):  # fill the replay buffers without training
+    for _ in range(3200 // BATCH):  # 3,200 comparisons in the replay buffers, without training
         filler = batch()
         for model in (enn, point, loop):
             model._store(*filler)

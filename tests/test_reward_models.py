@@ -140,6 +140,27 @@ def test_replay_buffer_is_fifo_and_samples_without_replacement() -> None:
         ReplayBuffer(3, torch.Generator()).sample(1)
 
 
+def test_unbounded_replay_buffer_keeps_every_comparison_in_order() -> None:
+    buffer = ReplayBuffer(None, torch.Generator().manual_seed(0))
+    added = []
+    for start in range(0, 1000, 37):  # growth past the first allocation and its doublings
+        chunk = torch.arange(start, start + 37.0)
+        buffer.add(x=chunk, y=2 * chunk[:, None].repeat(1, 3))
+        added.extend(chunk.tolist())
+    assert len(buffer) == len(added)
+    drawn = buffer.sample(len(added))
+    assert sorted(drawn["x"].tolist()) == added  # every comparison, each once
+    assert torch.equal(drawn["y"], 2 * drawn["x"][:, None].repeat(1, 3))  # fields stay aligned
+    assert len(set(buffer.sample(64)["x"].tolist())) == 64
+
+
+def test_reward_models_keep_every_comparison_by_default() -> None:
+    model = PointRewardModel(3, seed=0)
+    for seed in range(3):
+        model.update(*comparisons(2000, 3, seed))
+    assert len(model.buffer) == 6000
+
+
 def test_laplace_matches_a_grid_posterior_in_one_dimension() -> None:
     generator = torch.Generator().manual_seed(0)
     n, theta_true, alpha = 400, 1.5, 2.0
@@ -309,8 +330,10 @@ def test_joint_nll_of_identical_particles_equals_that_of_one(weights: list, seed
 
 def test_reported_cross_entropy_is_per_comparison_and_per_particle() -> None:
     first, second, choices = comparisons(16, 3, seed=8)
-    for model in (ENN(3, num_particles=10, seed=0, training=TrainingConfig(steps_per_update=1, minibatch_size=16)),
-                  PointRewardModel(3, seed=0, training=TrainingConfig(steps_per_update=1, minibatch_size=16))):
+    for model in (
+        ENN(3, num_particles=10, seed=0, training=TrainingConfig(steps_per_update=1, minibatch_size=16)),
+        PointRewardModel(3, seed=0, training=TrainingConfig(steps_per_update=1, minibatch_size=16)),
+    ):
         difference = model.sample_utilities(first) - model.sample_utilities(second)  # before the step
         expected = F.binary_cross_entropy_with_logits(difference, choices.expand_as(difference)).item()
         assert model.update(first, second, choices)["cross_entropy"] == pytest.approx(expected, rel=1e-5)
@@ -338,6 +361,7 @@ def test_enn_anchors_are_a_copy_of_the_initial_weights_and_the_penalty_pulls_tow
         assert torch.equal(anchor, start)
         assert anchor.data_ptr() != live.data_ptr()
     assert metrics["regularization"] > 0
+
     # A strong pull keeps the weights much closer to their anchors than no pull does.
     def distance(regularization: float) -> float:
         model = ENN(3, num_particles=4, regularization=regularization, regularization_schedule="constant", seed=0)

@@ -118,9 +118,7 @@ def polyadic_joint_nll(
     tau = check_int("tau", tau, minimum=1)
     kappa = check_int("kappa", kappa, minimum=1)
     if kappa > n:
-        raise ValueError(
-            f"sampling with kappa={kappa} anchors needs at least {kappa} held-out comparisons, got {n}"
-        )
+        raise ValueError(f"sampling with kappa={kappa} anchors needs at least {kappa} held-out comparisons, got {n}")
     if tau > kappa and bool(((targets == 0) | (targets == 1)).all()):
         warnings.warn(
             "every target is 0 or 1: if these are observed choices rather than the rater's true p_first, each "

@@ -1,4 +1,4 @@
-"""What the point and ENN reward models share: a FIFO replay buffer and the training schedule.
+"""What the point and ENN reward models share: a replay buffer (all comparisons, or a FIFO) and the training schedule.
 
 Schedule: every :meth:`update` adds its batch of comparisons to the buffer and then takes
 ``steps_per_update`` Adam steps, each on a minibatch of ``minibatch_size`` comparisons drawn uniformly without
@@ -37,29 +37,35 @@ class TrainingConfig:
     steps_per_update: int = 20
     #: Comparisons per Adam step: twice the 32 queries of a batch, so each step mixes new and replayed data.
     minibatch_size: int = 64
-    #: FIFO capacity in comparisons: the first paper's replay buffer (REFERENCES.md §3).
-    buffer_capacity: int = 3200
+    #: Comparisons kept for replay; ``None`` keeps every one (the default). The first paper's FIFO of 3,200
+    #: (REFERENCES.md §3) starved passive on LLMDuel-v0: with it the point model stayed at a 0.50–0.53 win rate from
+    #: 3,200 to 51,200 queries, while keeping everything it climbed to 0.66 (notes/llmduel-audit.md). With a fixed
+    #: number of steps per batch the training compute grows with the data. An int gives the FIFO.
+    buffer_capacity: int | None = None
 
     def __post_init__(self) -> None:
         check_positive_finite("learning_rate", self.learning_rate)
         check_int("steps_per_update", self.steps_per_update, minimum=1)
         check_int("minibatch_size", self.minibatch_size, minimum=1)
-        check_int("buffer_capacity", self.buffer_capacity, minimum=1)
+        if self.buffer_capacity is not None:
+            check_int("buffer_capacity", self.buffer_capacity, minimum=1)
 
 
 class ReplayBuffer:
-    """FIFO ring buffer of comparisons, stored as named tensors with a shared leading dimension.
+    """Comparisons stored as named tensors with a shared leading dimension: all of them, or the latest ``capacity``.
 
     Args:
-        capacity: Maximum number of comparisons kept; the oldest are overwritten first.
+        capacity: ``None`` keeps every comparison (storage doubles as it fills); an int is the maximum number kept,
+            the oldest overwritten first (a FIFO ring).
         generator: CPU generator for minibatch indices (so sampling is reproducible on any device).
 
     Storage is allocated on the first :meth:`add`, on the device and with the dtype of the tensors given.
-    Memory: capacity × (sum of the per-comparison sizes of the fields) elements.
+    Memory: (comparisons kept, at most twice that while growing) × (sum of the per-comparison field sizes)
+    elements; 51,200 LLMDuel-v0 comparisons of two 104-dim float32 features take about 43 MB.
     """
 
-    def __init__(self, capacity: int, generator: torch.Generator) -> None:
-        self.capacity = check_int("capacity", capacity, minimum=1)
+    def __init__(self, capacity: int | None, generator: torch.Generator) -> None:
+        self.capacity = None if capacity is None else check_int("capacity", capacity, minimum=1)
         self.generator = generator
         self._fields: dict[str, torch.Tensor] = {}
         self._size = 0
@@ -76,18 +82,38 @@ class ReplayBuffer:
             raise ValueError(f"every field must hold the same number of comparisons, got {sizes}")
         if self._fields and set(fields) != set(self._fields):
             raise ValueError(f"fields must be {sorted(self._fields)}, got {sorted(fields)}")
+        n = next(iter(sizes.values()))
+        if self.capacity is None:
+            self._grow(fields, self._size + n)
+            for name, value in fields.items():
+                self._fields[name][self._size : self._size + n] = value
+            self._size += n
+            return
         if not self._fields:
             self._fields = {
                 name: torch.empty((self.capacity, *value.shape[1:]), dtype=value.dtype, device=value.device)
                 for name, value in fields.items()
             }
-        n = next(iter(sizes.values()))
         keep = min(n, self.capacity)
         slots = (self._next + torch.arange(keep)) % self.capacity
         for name, value in fields.items():
             self._fields[name][slots.to(value.device)] = value[n - keep :]
         self._next = (self._next + keep) % self.capacity
         self._size = min(self._size + keep, self.capacity)
+
+    def _grow(self, fields: dict[str, torch.Tensor], needed: int) -> None:
+        """Make room for ``needed`` comparisons, doubling the storage (amortised O(1) per comparison)."""
+        allocated = next(iter(self._fields.values())).shape[0] if self._fields else 0
+        if needed <= allocated:
+            return
+        rows = max(needed, 2 * allocated, 256)
+        grown = {}
+        for name, value in fields.items():
+            storage = torch.empty((rows, *value.shape[1:]), dtype=value.dtype, device=value.device)
+            if self._fields:
+                storage[: self._size] = self._fields[name][: self._size]
+            grown[name] = storage
+        self._fields = grown
 
     def sample(self, size: int) -> dict[str, torch.Tensor]:
         """``size`` comparisons drawn uniformly without replacement (all of them if fewer are stored)."""
