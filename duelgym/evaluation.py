@@ -165,9 +165,10 @@ class WinRate(NamedTuple):
 def win_probabilities(
     env: Any, prompts: Sequence[str], responses: Sequence[str], baseline: Sequence[str]
 ) -> NDArray[np.float64]:
-    """The rater's exact probability that each response beats its baseline response, shape (P,), float64.
+    """The reference rater's exact probability that each response beats its baseline response, shape (P,), float64.
 
-    ``env`` is an LLMDuel env (single or vector) whose ``unwrapped.rater`` scores the pairs; the rater's output
+    ``env`` is an LLMDuel env (single or vector) whose ``unwrapped.eval_rater`` (the fixed reference rater, whatever
+    the feedback temperature) scores the pairs; the rater's output
     is checked (one probability in [0, 1] per prompt). :func:`win_rate` averages it; the experiment runner calls it
     once per eval prompt for all its cached candidates.
     """
@@ -176,7 +177,7 @@ def win_probabilities(
             f"need one response and one baseline per prompt: {len(prompts)} prompts, {len(responses)} responses, "
             f"{len(baseline)} baseline responses"
         )
-    p_first = env.unwrapped.rater.p_first(list(prompts), list(responses), list(baseline))
+    p_first = env.unwrapped.eval_rater.p_first(list(prompts), list(responses), list(baseline))
     return check_probabilities(p_first, source="the rater", size=len(prompts))
 
 
@@ -188,12 +189,13 @@ def win_rate(
 ) -> WinRate:
     """Mean true probability that ``respond``'s response beats the base model's greedy response, per prompt.
 
-    Exact: it averages the rater's ``p_first`` instead of sampling choices. Use an env built with
+    Exact: it averages the reference rater's ``p_first`` (``env.unwrapped.eval_rater``, fixed whatever the feedback
+    temperature) instead of sampling choices. Use an env built with
     ``split="eval"`` to evaluate on held-out prompts.
 
     Args:
         respond: ``respond(prompts) -> list of responses``, the policy being evaluated.
-        env: An LLMDuel env (single or vector); its ``prompts``, ``rater`` and ``base_lm`` are used.
+        env: An LLMDuel env (single or vector); its ``prompts``, ``eval_rater`` and ``base_lm`` are used.
         prompts: Prompts to evaluate on (default: all of the env's prompts).
         baseline: The baseline responses (default: greedy decoding of ``env.unwrapped.base_lm``, loaded offline).
 

@@ -7,6 +7,7 @@ probability ``p_first`` that a person would prefer ``first``. The environment th
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -147,6 +148,12 @@ class HuggingFaceRater:
         self.device = device
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.bradley_terry = BradleyTerry(temperature)
+
+    def at_temperature(self, temperature: float) -> HuggingFaceRater:
+        """The same reward model (shared, not loaded again) with another Bradley-Terry temperature."""
+        other = copy.copy(self)
+        other.bradley_terry = BradleyTerry(temperature)
+        return other
 
     def utility(self, contexts: Sequence[str], items: Sequence[str]) -> NDArray[np.float64]:
         import torch

@@ -24,25 +24,36 @@ __all__ = ["LLMDuelEnv", "LLMDuelVectorEnv", "TextDuel"]
 
 #: Prompts per split of the embedded task: enough that an agent rarely sees a prompt twice in the main job.
 DEFAULT_NUM_PROMPTS = {"train": 2000, "eval": 300}
-#: Rater temperature on the embedded task's utility (in utility units): the feasibility study's T = 0.1.
+#: Feedback temperature of the programmatic rater on the embedded task's utility (in utility units).
 DEFAULT_TEMPERATURE = 0.1
+#: Temperature of the fixed reference rater that scores evaluations, whatever the feedback temperature: utility
+#: units for the programmatic rater (the feasibility study's T = 0.1), and 1 for a Hugging Face reward model,
+#: whose scores are already logits.
+REFERENCE_TEMPERATURE = {"utility": 0.1, "reward_model": 1.0}
 
 
-def resolve_rater(rater: Any, temperature: float, task_prompts: bool) -> Any:
-    """The env's rater: the programmatic one by default, a callable, a Hugging Face reward model by name, or an
-    object with ``p_first``."""
+def resolve_raters(rater: Any, temperature: float, task_prompts: bool) -> tuple[Any, Any]:
+    """The env's feedback rater and its fixed reference rater for evaluation.
+
+    The programmatic rater (the default) and a Hugging Face reward model by name give feedback at
+    ``temperature`` and are scored at :data:`REFERENCE_TEMPERATURE` (the same model, so nothing is loaded twice);
+    a callable or an object with ``p_first`` is its own reference (its noise is its own business).
+    """
     if rater is None:
         if not task_prompts:
             raise ValueError(
                 "a user prompt list needs a rater: pass rater=callable(prompts, first, second) or a model path"
             )
-        return UtilityRater(TransformUtility(), temperature)
+        utility = TransformUtility()
+        return UtilityRater(utility, temperature), UtilityRater(utility, REFERENCE_TEMPERATURE["utility"])
     if isinstance(rater, str):
-        return HuggingFaceRater(rater, temperature)
+        feedback = HuggingFaceRater(rater, temperature)
+        return feedback, feedback.at_temperature(REFERENCE_TEMPERATURE["reward_model"])
     if hasattr(rater, "p_first"):
-        return rater
+        return rater, rater
     if callable(rater):
-        return CallableRater(rater)
+        wrapped = CallableRater(rater)
+        return wrapped, wrapped
     raise TypeError(f"rater must be None, a callable, a model name or path, or have p_first; got {rater!r}")
 
 
@@ -79,7 +90,7 @@ class TextDuel:
             if prompt not in self.observation_space:
                 raise ValueError(f"prompt {prompt[:40]!r} is longer than max_length={self.max_length} or not text")
         self.action_space = TextPair(self.max_length)
-        self.rater = resolve_rater(rater, temperature, prompts is None)
+        self.rater, self.eval_rater = resolve_raters(rater, temperature, prompts is None)
         self.base_lm = base_lm
 
     def check_pair(self, pair: Any) -> tuple[str, str]:
@@ -117,8 +128,9 @@ class TextDuel:
 
 
 class TextDuelAccess:
-    """The attributes other code relies on: ``prompts`` (the split's list), ``rater`` (with ``p_first`` and, for the
-    programmatic rater, ``utility``) and ``base_lm`` (the name ``duelgym.lm.load`` takes)."""
+    """The attributes other code relies on: ``prompts`` (the split's list), ``rater`` (the feedback rater, with
+    ``p_first`` and, for the programmatic rater, ``utility``), ``eval_rater`` (the fixed reference rater win rates
+    are scored with) and ``base_lm`` (the name ``duelgym.lm.load`` takes)."""
 
     duel: TextDuel
 
@@ -129,6 +141,10 @@ class TextDuelAccess:
     @property
     def rater(self) -> Any:
         return self.duel.rater
+
+    @property
+    def eval_rater(self) -> Any:
+        return self.duel.eval_rater
 
     @property
     def base_lm(self) -> str:
@@ -170,7 +186,10 @@ class LLMDuelEnv(TextDuelAccess, gym.Env[str, tuple[str, str]]):
     * ``prompts``: your own prompt list (then ``rater`` is required).
     * ``rater``: ``None`` (programmatic), ``callable(prompts, first, second) -> p_first``, a Hugging Face
       sequence-classification model by local path or cached name, or an object with ``p_first``.
-    * ``temperature``: Bradley-Terry temperature of the programmatic and Hugging Face raters (default 0.1).
+    * ``temperature``: Bradley-Terry temperature of the feedback of the programmatic and Hugging Face raters
+      (default 0.1). Evaluation (``env.unwrapped.eval_rater``, what ``duelgym.evaluation.win_rate`` scores with)
+      always uses the fixed reference temperature (0.1 for the programmatic rater, 1 for a reward model's logits),
+      so the feedback noise changes what agents learn, never how they are scored.
     * ``base_lm``: the LM agents should load (``duelgym.lm.load(env.unwrapped.base_lm)``).
     * ``task_seed``: seed of the generated prompts; ``max_length``: longest text accepted.
 

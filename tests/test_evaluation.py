@@ -178,9 +178,16 @@ class StubRater:
         return np.array([1.0 if a == "good" else 0.25 for a in first])
 
 
+class FeedbackRater:
+    """The feedback rater of StubEnv: evaluation must never consult it (it scores with the reference rater)."""
+
+    def p_first(self, prompts, first, second):
+        raise AssertionError("evaluation used the feedback rater instead of eval_rater")
+
+
 class StubEnv:
     def __init__(self, prompts: list[str]) -> None:
-        self.prompts, self.rater, self.unwrapped = prompts, StubRater(), self
+        self.prompts, self.rater, self.eval_rater, self.unwrapped = prompts, FeedbackRater(), StubRater(), self
 
 
 def test_win_rate_is_the_mean_rater_probability_with_its_standard_error() -> None:
@@ -200,10 +207,10 @@ def test_win_rate_is_the_mean_rater_probability_with_its_standard_error() -> Non
 def test_win_probabilities_checks_the_raters_output() -> None:
     env = StubEnv(["a", "b"])
     np.testing.assert_array_equal(win_probabilities(env, ["a", "b"], ["good", "bad"], ["x", "y"]), [1.0, 0.25])
-    env.rater.p_first = lambda prompts, first, second: np.array([0.5])
+    env.eval_rater.p_first = lambda prompts, first, second: np.array([0.5])
     with pytest.raises(ValueError, match=r"the rater returned p_first of shape \(1,\) for 2 pairs"):
         win_probabilities(env, ["a", "b"], ["good", "bad"], ["x", "y"])
-    env.rater.p_first = lambda prompts, first, second: np.array([0.5, 1.5])
+    env.eval_rater.p_first = lambda prompts, first, second: np.array([0.5, 1.5])
     with pytest.raises(ValueError, match="expected probabilities in"):
         win_probabilities(env, ["a", "b"], ["good", "bad"], ["x", "y"])
 

@@ -11,7 +11,7 @@ from vector_checks import check_vector_env
 import duelgym
 import duelgym.agents
 from duelgym.envs.candidates import CandidateWrapper
-from duelgym.evaluation import win_rate
+from duelgym.evaluation import win_probabilities, win_rate
 from duelgym.lm import load
 from duelgym.lm.candidates import CandidatePool
 
@@ -33,10 +33,25 @@ def test_contracts_other_code_relies_on() -> None:
     core = env.unwrapped
     assert core.base_lm == "duelgym/tiny-transforms"
     assert len(core.prompts) == 300 and not set(core.prompts) & set(duelgym.make("LLMDuel-v0").unwrapped.prompts)
-    utilities = core.rater.utility(["add 1 2"] * 2, ["[3]", "4"])
+    utilities = core.rater.utility(["shift abc"] * 2, ["[bcd]", "bce"])
     assert utilities[0] > utilities[1]
-    p = core.rater.p_first(["add 1 2"] * 2, ["[3]", "4"], ["4", "[3]"])
+    p = core.rater.p_first(["shift abc"] * 2, ["[bcd]", "bce"], ["bce", "[bcd]"])
     assert p[0] + p[1] == pytest.approx(1.0)
+
+
+def test_evaluation_uses_a_fixed_reference_rater_whatever_the_feedback_temperature() -> None:
+    pairs = (["shift abc"] * 3, ["[bcd]", "bcd", "bce ok"], ["bcd", "bce", "[bcd]"])
+    feedback = {}
+    for temperature in (0.05, 0.1, 0.5, 2.0):
+        core = duelgym.make("LLMDuel-v0", split="eval", num_prompts=5, temperature=temperature).unwrapped
+        feedback[temperature] = core.rater.p_first(*pairs)
+        reference = core.eval_rater.p_first(*pairs)
+        utilities = core.eval_rater.utility(*pairs[:2]) - core.eval_rater.utility(pairs[0], pairs[2])
+        np.testing.assert_allclose(reference, 1 / (1 + np.exp(-utilities / 0.1)))  # T = 0.1 at every feedback T
+        env = duelgym.make_vec("LLMDuel-v0", num_envs=2, temperature=temperature)
+        np.testing.assert_array_equal(win_probabilities(env, *pairs), reference)
+    # The feedback does move with the temperature (so the check above could fail).
+    assert np.abs(feedback[0.05] - feedback[2.0]).min() > 0.1
 
 
 def test_win_rate_is_exact_and_half_for_the_baseline_itself() -> None:
@@ -66,6 +81,30 @@ def test_agents_run_on_llm_duel_through_the_candidate_pool(tiny_lm: str) -> None
         served = env.responses(agent.respond(obs))
         assert len(served) == 4 and all(isinstance(t, str) for t in served)
     assert len(env.pool) >= 4
+
+
+def test_the_features_agents_see_do_not_depend_on_the_rater_or_its_hidden_preferences(tiny_lm: str) -> None:
+    from duelgym.oracle import UtilityRater
+    from duelgym.tasks import TransformUtility
+
+    raters = [None, UtilityRater(TransformUtility(exact_bracket_bonus=2.0, extra_character_penalty=0.5), 0.1),
+              UtilityRater(TransformUtility(exact_bracket_bonus=-1.0, extra_character_penalty=0.0), 1.0)]  # fmt: skip
+    seen, preferences = [], []
+    for rater in raters:
+        pool = CandidatePool(load(tiny_lm), num_candidates=6)
+        env = CandidateWrapper(duelgym.make_vec("LLMDuel-v0", num_envs=8, rater=rater), pool)
+        obs, _ = env.reset(seed=0)
+        steps = [obs["arms"]]
+        p_first = []
+        for _ in range(3):
+            obs, _, _, _, info = env.step(np.tile([0, 1], (8, 1)))
+            steps.append(obs["arms"])
+            p_first.append(info["final_info"]["p_first"])
+        seen.append(np.stack(steps))
+        preferences.append(np.concatenate(p_first))
+    for other in seen[1:]:
+        np.testing.assert_array_equal(other, seen[0])  # the same features, bit for bit
+    assert np.abs(preferences[1] - preferences[2]).max() > 0.1  # while the raters disagree on the same pairs
 
 
 def test_candidate_wrapper_reports_the_queried_candidates_as_final_obs_and_checks_served_indices(tiny_lm) -> None:
@@ -215,15 +254,21 @@ def test_a_local_hugging_face_reward_model_is_a_rater(tmp_path) -> None:
     env.reset(seed=0)
     _, reward, _, _, info = env.step(("cba", "xyz"))
     assert reward in (0.0, 1.0) and 0.0 < info["p_first"] < 1.0
+    # Evaluation scores the same model's logits at T = 1 (shared, not loaded twice), whatever the feedback T.
+    reference = env.unwrapped.eval_rater
+    assert reference.model is rater.model
+    scores = rater.utility(["rev abc"] * 2, ["cba", "xyz"])
+    assert reference.p_first(["rev abc"], ["cba"], ["xyz"])[0] == pytest.approx(1 / (1 + np.exp(scores[1] - scores[0])))
+    assert p[0] == pytest.approx(1 / (1 + np.exp((scores[1] - scores[0]) / 0.5)))
 
 
 def test_hugging_face_rater_gives_the_same_p_first_batched_as_one_pair_at_a_time(tmp_path) -> None:
     from duelgym.oracle import HuggingFaceRater
 
     # Texts of very different lengths (so padding matters), 7 pairs in batches of 3 (so batch boundaries matter).
-    prompts = ["rev abc", "sort 3 1 2", "add 12 34", "rev hello world", "sort 9", "add 1 2", "rev x"]
-    first = ["cba", "1 2 3", "[46]", "dlrow olleh and then some", "9", "3", "x"]
-    second = ["abc", "3 2 1 0", "46", "x", "[9]", "[3] plus filler words", "xx"]
+    prompts = ["rev abc", "sort 3 1 2", "shift abc", "rev hello world", "sort 9", "shift xy", "rev x"]
+    first = ["cba", "1 2 3", "[bcd]", "dlrow olleh and then some", "9", "yz", "x"]
+    second = ["abc", "3 2 1 0", "bcd", "x", "[9]", "[yz] plus filler words", "xx"]
     rater = HuggingFaceRater(save_tiny_reward_model(tmp_path), temperature=0.5, batch_size=3)
     batched = rater.p_first(prompts, first, second)
     one_at_a_time = np.array([rater.p_first([p], [a], [b])[0] for p, a, b in zip(prompts, first, second, strict=True)])
