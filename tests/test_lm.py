@@ -9,7 +9,7 @@ import torch
 
 from duelgym.lm import NUM_STATISTICS, load
 
-PROMPTS = ["sort 4 1 3", "rev abc", "add 12 34"]
+PROMPTS = ["sort 4 1 3", "rev abc", "shift abc"]
 
 
 def test_loads_offline_and_generates_deterministically(tiny_lm: str) -> None:

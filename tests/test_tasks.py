@@ -17,7 +17,8 @@ short_text = st.text("ab12 ", max_size=8)
 def test_answers_of_each_kind() -> None:
     assert answer("sort 4 1 3 9") == "1 3 4 9"
     assert answer("rev hzfwy") == "ywfzh"
-    assert answer("add 37 58") == "95"
+    assert answer("shift hzfwy") == "iagxz"
+    assert answer("shift xyza") == "yzab"  # z wraps around to a
     with pytest.raises(ValueError, match="not a prompt of the task"):
         answer("mul 2 3")
 

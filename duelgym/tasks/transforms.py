@@ -1,7 +1,10 @@
-"""The embedded default task: short string transforms a program can grade (sort digits, reverse letters, add).
+"""The embedded default task: short string transforms a program can grade (sort digits, reverse or shift letters).
 
-Prompts look like ``"sort 4 1 3 9"``, ``"rev hzfwy"`` and ``"add 37 58"``; the answers are ``"1 3 4 9"``,
-``"ywfzh"`` and ``"95"``. A response is the answer in one of three formats (plain, ``"[answer]"`` or
+Prompts look like ``"sort 4 1 3 9"``, ``"rev hzfwy"`` and ``"shift hzfwy"``; the answers are ``"1 3 4 9"``,
+``"ywfzh"`` and ``"iagxz"`` (each letter advanced by one, z to a). All three are transforms a small causal LM
+trained on the task's demonstrations learns to perform (the embedded LM's greedy answers are right on every eval
+prompt), so the LM's states carry what correctness is; an earlier two-digit addition was beyond it (right on 5–9%
+of prompts), and on those prompts no feature of the LM could tell a right answer from a wrong one. A response is the answer in one of three formats (plain, ``"[answer]"`` or
 ``"=> answer"``), optionally followed by filler words. Prompts are split into train and eval by a hash of the
 prompt text (10% eval), so the two splits are disjoint whatever the seed.
 """
@@ -19,7 +22,7 @@ from duelgym._validation import check_int
 __all__ = ["FORMATS", "Split", "TransformTask", "answer", "split_of"]
 
 Split = Literal["train", "eval"]
-KINDS = ("sort", "rev", "add")
+KINDS = ("sort", "rev", "shift")
 FORMATS = ("plain", "bracket", "arrow")
 FILLERS = ("ok", "done", "so", "hmm")
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -33,10 +36,9 @@ def answer(prompt: str) -> str:
         return " ".join(sorted(rest.split()))
     if kind == "rev":
         return rest[::-1]
-    if kind == "add":
-        a, b = rest.split()
-        return str(int(a) + int(b))
-    raise ValueError(f"not a prompt of the task: {prompt!r} (expected 'sort ...', 'rev ...' or 'add ...')")
+    if kind == "shift":
+        return "".join(_LETTERS[(_LETTERS.index(c) + 1) % 26] if c in _LETTERS else c for c in rest)
+    raise ValueError(f"not a prompt of the task: {prompt!r} (expected 'sort ...', 'rev ...' or 'shift ...')")
 
 
 def split_of(prompt: str) -> Split:
@@ -64,9 +66,8 @@ class TransformTask:
         kind = KINDS[rng.integers(len(KINDS))]
         if kind == "sort":
             return "sort " + " ".join(str(d) for d in rng.integers(10, size=rng.integers(3, 7)))
-        if kind == "rev":
-            return "rev " + "".join(_LETTERS[i] for i in rng.integers(26, size=rng.integers(3, 8)))
-        return f"add {rng.integers(10, 100)} {rng.integers(10, 100)}"
+        letters = "".join(_LETTERS[i] for i in rng.integers(26, size=rng.integers(3, 8)))
+        return f"{kind} {letters}"
 
     def prompts(self, split: Split, count: int) -> list[str]:
         """``count`` distinct prompts of ``split``, the same list for the same seed (and a prefix of a longer one)."""
