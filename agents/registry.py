@@ -83,7 +83,11 @@ def _candidate_factory(name: str, agent_class: type[CandidateAgent], **defaults:
 
 for _name, _class, _defaults in (
     ("passive", PassiveAgent, {}),
+    # Passive with the ENN that DTS uses: the exploration-only baseline (the same reward model on both sides).
+    ("passive-enn", PassiveAgent, {"reward_model": "enn"}),
     ("boltzmann", BoltzmannAgent, {}),
+    # Boltzmann on the ENN's mean: exploration that uses the reward model but not its uncertainty (the control).
+    ("boltzmann-enn", BoltzmannAgent, {"reward_model": "enn"}),
     ("infomax", InfomaxAgent, {}),
     ("dts", DoubleThompsonAgent, {}),
     ("bai-ts", BestArmThompsonAgent, {}),

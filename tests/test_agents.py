@@ -17,13 +17,14 @@ from duelgym.agents import (
     DoubleThompsonAgent,
     InfomaxAgent,
     InformationDirectedAgent,
+    PassiveAgent,
 )
 from duelgym.agents.base import Agent
 from duelgym.spaces import TextPair, UnicodeText
 
 BUILT_IN = [
-    "bai-ts", "boltzmann", "colstim", "dts", "ids", "infomax", "laplace-dts", "maxinp", "maxpairucb", "multiset",
-    "passive",
+    "bai-ts", "boltzmann", "boltzmann-enn", "colstim", "dts", "ids", "infomax", "laplace-dts", "maxinp", "maxpairucb",
+    "multiset", "passive", "passive-enn",
 ]  # fmt: skip
 
 
@@ -252,13 +253,25 @@ class OneArmEnv(gym.Env):
     action_space = gym.spaces.MultiDiscrete([1, 1])
 
 
+def test_the_enn_variants_of_passive_and_boltzmann_use_the_enn_and_refuse_another_model() -> None:
+    from duelgym.agents.reward_models import ENN, PointRewardModel
+
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=4)
+    for name, agent_class in (("passive", PassiveAgent), ("boltzmann", BoltzmannAgent)):
+        assert isinstance(duelgym.agents.make(name, env, seed=0).reward_model, PointRewardModel)
+        variant = duelgym.agents.make(f"{name}-enn", env, seed=0)
+        assert type(variant) is agent_class and isinstance(variant.reward_model, ENN)
+        with pytest.raises(ValueError, match=rf"agent '{name}-enn' fixes reward_model='enn'; got reward_model='point'"):
+            duelgym.agents.make(f"{name}-enn", env, reward_model="point")
+
+
 def test_agents_say_when_they_cannot_run_on_an_env() -> None:
     for name in ("laplace-dts", "maxinp", "colstim", "maxpairucb"):
         with pytest.raises(ValueError, match=rf"agent '{name}' needs candidates described by features"):
             duelgym.agents.make(name, TextEnv())
     with pytest.raises(ValueError, match=r"at least 2 candidates per context, the env has 1"):
         duelgym.agents.make("passive", OneArmEnv())
-    with pytest.raises(ValueError, match=r"unknown agent 'tds'; known agents: bai-ts, boltzmann, colstim, dts"):
+    with pytest.raises(ValueError, match=r"unknown agent 'tds'; known agents: bai-ts, boltzmann, boltzmann-enn, col"):
         duelgym.agents.make("tds", duelgym.make("LinearDuel-v0"))
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from duelgym.experiment import QUICK, RunConfig
 from duelgym.experiment.cli import main
 
 QUICK_LINEAR = ["run", "--env", "LinearDuel-v0", "--quick", "--agents", "passive,dts,boltzmann"]
@@ -53,11 +54,31 @@ def test_quick_linear_run_writes_every_output_with_the_documented_schema(tmp_pat
     assert "results in" in capsys.readouterr().out
 
 
-def test_same_seed_same_summary(tmp_path: Path) -> None:
+def test_evaluations_are_dense_early_then_evenly_spread_on_a_log_axis() -> None:
+    config = RunConfig(queries=320, batch_size=32, dense_queries=128, eval_every=2, agent_queries={"passive": 1280})
+    assert [b for b in range(1, 11) if config.evaluates_at(b, "dts")] == [1, 2, 3, 4, 6, 8, 10]
+    passive = [b for b in range(1, 41) if config.evaluates_at(b, "passive")]
+    # Every 2nd batch up to twice `queries` (20 batches), then every 4th: the spacing doubles with the queries.
+    assert passive == [1, 2, 3, 4, 6, 8, 10, 12, 14, 16, 18, 20, 24, 28, 32, 36, 40]
+    assert config.num_batches("passive") == 40 and config.num_batches("dts") == 10
+    assert RunConfig().queries_of("passive") == RunConfig().queries_of("passive-enn") == 51200
+    assert RunConfig().queries_of("dts") == 6400
+
+
+def test_same_seed_same_summary_in_parallel_processes_or_one(tmp_path: Path) -> None:
     assert (tmp_path / "a").exists() is False
-    run(tmp_path / "a")
+    run(tmp_path / "a")  # two worker processes (the default)
     run(tmp_path / "b")
-    assert (tmp_path / "a" / "summary.json").read_bytes() == (tmp_path / "b" / "summary.json").read_bytes()
+    run(tmp_path / "c", "--jobs", "1")
+    run(tmp_path / "d", "--jobs", "3")
+    summary = (tmp_path / "a" / "summary.json").read_bytes()
+    lines = sorted((tmp_path / "a" / "metrics.jsonl").read_text().splitlines())
+    for other in "bcd":
+        assert (tmp_path / other / "summary.json").read_bytes() == summary
+        assert sorted((tmp_path / other / "metrics.jsonl").read_text().splitlines()) == lines
+    # The seeds matter (so equal summaries are not a constant).
+    run(tmp_path / "e", "--seeds", "2,3")
+    assert (tmp_path / "e" / "summary.json").read_bytes() != summary
 
 
 def test_report_redraws_from_metrics_alone(tmp_path: Path) -> None:
@@ -130,7 +151,9 @@ def test_rerunning_a_finished_run_changes_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_run_killed_at_several_points_resumes_to_the_same_summary(tmp_path: Path) -> None:
-    arguments = [sys.executable, "-m", "duelgym.experiment.cli", *QUICK_LINEAR[:-1], "passive,dts"]
+    # Two worker processes (the default), a checkpoint at every evaluation.
+    arguments = [sys.executable, "-m", "duelgym.experiment.cli", *QUICK_LINEAR[:-1], "passive,dts",
+                 "--checkpoint-seconds", "0"]  # fmt: skip
     subprocess.run([*arguments, "--out", str(tmp_path / "whole")], check=True, capture_output=True)
     killed = tmp_path / "killed"
     metrics = killed / "metrics.jsonl"
@@ -146,15 +169,18 @@ def test_a_run_killed_at_several_points_resumes_to_the_same_summary(tmp_path: Pa
             time.sleep(0.02)
         process.send_signal(signal.SIGKILL)
         process.wait()
+        time.sleep(1.5)  # the orphaned workers notice within a second and exit
         lines = metrics.read_text().splitlines()
         counts.append(len(lines))
         for line in lines:
             json.loads(line)  # never a partial line
-    assert counts[0] < 24 and counts == sorted(counts), f"the kills must land mid-run: {counts}"
+    quick = RunConfig(env="LinearDuel-v0", **QUICK)
+    expected = 2 * sum(quick.evaluates_at(b, a) for a in ("passive", "dts") for b in range(1, quick.num_batches(a) + 1))
+    assert counts[0] < expected and counts == sorted(counts), f"the kills must land mid-run: {counts}"
     subprocess.run([*arguments, "--out", str(killed)], check=True, capture_output=True)
     records = [json.loads(line) for line in metrics.read_text().splitlines()]
     keys = [(r["agent"], r["seed"], r["queries"]) for r in records]
-    assert len(keys) == len(set(keys)) == 24, "every evaluation (after 1, 2, 4, 6, 8, 10 batches) written once"
+    assert len(keys) == len(set(keys)) == expected, "every evaluation written once"
     assert (killed / "summary.json").read_bytes() == (tmp_path / "whole" / "summary.json").read_bytes()
 
 
@@ -304,20 +330,25 @@ def test_user_prompts_are_split_deterministically_into_disjoint_train_and_eval_p
 # --- Resume is safe ---------------------------------------------------------------------------------------------
 
 
-def interrupted_run(out: Path, agents: tuple[str, ...] = ("passive", "dts"), results: int = 15) -> None:
-    """The first ``results`` results of a QUICK_LINEAR-like run with ``agents``, then a stop (as a kill would)."""
-    from duelgym.experiment import QUICK, ResultsStore, RunConfig, run_all
+#: --quick on LinearDuel-v0: passive (1,280 queries) evaluates 17 times per seed and runs first, dts (320) 7 times.
+PASSIVE_RESULTS = 17
+
+
+def interrupted_run(out: Path, agents: tuple[str, ...] = ("passive", "dts"), results: int = 2 * PASSIVE_RESULTS + 2):
+    """The first ``results`` results of a QUICK_LINEAR-like run with ``agents`` (one process, a checkpoint at every
+    evaluation), then a stop (as a kill would). By default: passive finished, dts seed 0 after 2 of 10 batches."""
+    from duelgym.experiment import ResultsStore, run_all
 
     config = RunConfig(env="LinearDuel-v0", agents=agents, **QUICK)
     store = ResultsStore.open(out, config)
-    for count, result in enumerate(run_all(config, store=store), start=1):
+    for count, result in enumerate(run_all(config, store=store, checkpoint_seconds=0), start=1):
         store.append(result.record("simple_regret"))
         if count == results:
             break
 
 
 def test_a_run_stopped_mid_way_resumes_to_the_summary_of_an_uninterrupted_one(tmp_path: Path) -> None:
-    interrupted_run(tmp_path / "b")  # passive finished, dts seed 0 after 4 of 10 batches
+    interrupted_run(tmp_path / "b")  # passive finished, dts seed 0 after 2 of 10 batches
     assert {p.name for p in (tmp_path / "b" / "checkpoints").iterdir()} == {"dts-seed0.pt"}
     arguments = [*QUICK_LINEAR[:-1], "passive,dts"]
     main([*arguments, "--out", str(tmp_path / "b")])
@@ -377,7 +408,7 @@ def test_a_checkpoint_that_would_run_code_on_load_is_never_unpickled(tmp_path: P
     ("name", "message"),
     [
         ("config.json", r"config.json is corrupted"),
-        ("metrics.jsonl", r"metrics.jsonl ends in an incomplete line 15"),
+        ("metrics.jsonl", rf"metrics.jsonl ends in an incomplete line {2 * PASSIVE_RESULTS + 2}"),
         ("checkpoints/dts-seed0.pt", r"dts-seed0.pt cannot be read safely \(truncated, corrupted"),
     ],
 )
@@ -473,6 +504,54 @@ def constructed_records() -> list[dict]:
     ]  # fmt: skip
 
 
+def win_rate_records(noise: float = 0.0) -> list[dict]:
+    """Win-rate curves rising linearly to a plateau: fast at 1,000 queries, passive-enn at 4,000, passive at 10,000
+    (capped at 0.74), slow at 0.7 (never reaching 0.725); 5 seeds, each shifted by ``noise`` x (seed - 2)."""
+    shapes = {"fast": (1000, 0.8), "passive-enn": (4000, 0.8), "passive": (10000, 0.74), "slow": (2000, 0.7)}
+    records = []
+    for agent, (plateau_at, top) in shapes.items():
+        for seed in range(5):
+            for q in range(100, 10001, 100):
+                value = min(top, 0.5 + 0.3 * min(1.0, q / plateau_at)) + noise * (seed - 2)
+                records.append({"agent": agent, "seed": seed, "queries": q, "metric": "win_rate", "value": value})
+    return records
+
+
+def test_the_headline_reaches_fixed_targets_and_compares_with_both_baselines() -> None:
+    from duelgym.experiment.report import summarize, summary_markdown
+
+    summary = summarize(win_rate_records(), "win_rate", True, ceiling=0.8)
+    assert [t["value"] for t in summary["targets"]] == pytest.approx([0.65, 0.725, 0.77])
+    fast = summary["agents"]["fast"]["targets"]
+    # 0.65 is reached at q = 500 by fast, 2,000 by passive-enn and 5,000 by passive: 10x and 4x, exactly.
+    assert fast[0]["queries"] == pytest.approx(500) and fast[0]["queries_interval"] == pytest.approx([500, 500])
+    assert fast[0]["multipliers"]["passive"]["value"] == pytest.approx(10.0)
+    assert fast[0]["multipliers"]["passive"]["interval"] == pytest.approx([10.0, 10.0])
+    assert fast[0]["multipliers"]["passive-enn"]["value"] == pytest.approx(4.0)
+    # 0.77: passive never gets there in its 10,000 queries, so the multiplier is only a bound: > 10,000 / 900.
+    beyond = fast[2]["multipliers"]["passive"]
+    assert beyond["value"] is None and beyond["at_least"] == pytest.approx(10000 / 900)
+    assert fast[2]["multipliers"]["passive-enn"]["value"] == pytest.approx(3600 / 900)
+    slow = summary["agents"]["slow"]["targets"]
+    assert slow[1]["queries"] is None and slow[1]["multipliers"]["passive"]["value"] is None
+    assert slow[1]["multipliers"]["passive"]["at_least"] is None  # neither reached: no bound either
+    text = summary_markdown(summary)
+    assert "> 11.1x (baseline not reached)" in text and "10.0x [10.0, 10.0]" in text and "not reached" in text
+
+
+def test_the_headline_intervals_come_from_resampled_seeds() -> None:
+    from duelgym.experiment.report import summarize
+
+    summary = summarize(win_rate_records(noise=0.01), "win_rate", True, ceiling=0.8)
+    reached = summary["agents"]["fast"]["targets"][0]
+    low, high = reached["queries_interval"]
+    assert low < reached["queries"] < high  # seeds differ, so the resampled crossings spread around the mean's
+    low, high = reached["multipliers"]["passive"]["interval"]
+    assert low < reached["multipliers"]["passive"]["value"] < high
+    assert summarize(win_rate_records(noise=0.01), "win_rate", True, ceiling=0.8) == summary  # seeded bootstrap
+    assert "targets" not in summarize(win_rate_records(), "win_rate", True)  # no ceiling, no fixed targets
+
+
 def test_summary_multiplier_is_passive_queries_over_the_agents() -> None:
     from duelgym.experiment.report import summarize
 
@@ -523,6 +602,11 @@ def test_the_llm_win_rate_is_evaluation_win_rate_and_checks_the_rater(tmp_path: 
     )
     assert trial.evaluate(agent) == pytest.approx(expected.mean, abs=1e-12)
     assert not set(experiment.eval_env.unwrapped.prompts) & set(trial.env.unwrapped.prompts)
+    # Noisier feedback changes what agents learn, never how they are scored: the same eval win matrix.
+    noisy = LLMExperiment(RunConfig(env="LLMDuel-v0", env_kwargs={"temperature": 1.0}, eval_prompts=6,
+                                    num_candidates=4, queries=64), "cpu")  # fmt: skip
+    np.testing.assert_array_equal(noisy.wins, experiment.wins)
+    assert 0 < np.abs(noisy.wins - 0.5).max()  # not a matrix of ties, which any rater would leave unchanged
 
     prompts = [f"sort 31{i}" for i in range(10)]
     bad = {"prompts": prompts, "rater": lambda contexts, first, second: np.full(len(first), 1.5)}

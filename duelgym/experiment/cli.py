@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -16,9 +17,8 @@ from typing import Any
 from rich.console import Console
 
 from duelgym.experiment.config import QUICK, ConfigError, RunConfig
-from duelgym.experiment.kinds import experiment_kind
 from duelgym.experiment.report import summary_markdown
-from duelgym.experiment.runner import execute
+from duelgym.experiment.runner import CHECKPOINT_SECONDS, execute, report_settings
 from duelgym.experiment.store import read_config, write_reports
 from duelgym.experiment.sweep import sweep
 
@@ -64,11 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=None, help="results directory (default results/<env>); rerunning "
                      "the same config there resumes it")  # fmt: skip
     run.add_argument("--quick", action="store_true", help="a run of about a minute: fewer queries, seeds, candidates")
+    run.add_argument("--jobs", type=int, default=2, help="(agent, seed) runs in parallel processes, one torch "
+                     "thread each (default 2; the results are the same for any number)")  # fmt: skip
+    run.add_argument("--checkpoint-seconds", type=float, default=CHECKPOINT_SECONDS, help="seconds of work between "
+                     f"checkpoints of a run (default {CHECKPOINT_SECONDS:g}; 0: at every evaluation)")  # fmt: skip
     run.add_argument("--log-format", default="", help="also log through stable-baselines3's logger into OUT/logs: "
                      "csv, tensorboard (needs the tensorboard package), or both, comma-separated")  # fmt: skip
     sweep = commands.add_parser("sweep", help="agents x seeds x env-kwargs grid, one job each, on Ray or in processes")
     for action in run._actions[1:]:
-        if action.dest not in ("out", "quick"):
+        if action.dest not in ("out", "quick", "jobs", "checkpoint_seconds"):
             sweep._add_action(action)
     sweep.add_argument(
         "--grid", type=parse_json, default={}, help='JSON object of lists, e.g. {"theta_norm": [0.5, 1]}'
@@ -105,7 +109,12 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
     out = args.out or Path("results") / config.env.removeprefix("duelgym/")
     start = time.perf_counter()
     formats = tuple(f.strip() for f in args.log_format.split(",") if f.strip())
-    summary = execute(config, out, console, log_formats=formats)
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {args.jobs}")
+    if not math.isfinite(args.checkpoint_seconds) or args.checkpoint_seconds < 0:
+        raise ConfigError(f"--checkpoint-seconds must be a finite number >= 0, got {args.checkpoint_seconds}")
+    summary = execute(config, out, console, log_formats=formats, jobs=args.jobs,
+                      checkpoint_seconds=args.checkpoint_seconds)  # fmt: skip
     console.print(summary_markdown(summary), soft_wrap=True)
     console.print(f"{time.perf_counter() - start:.0f} s; results in {out}/ (curves: {out / 'curves.png'})")
 
@@ -114,8 +123,11 @@ def command_report(args: argparse.Namespace, console: Console) -> None:
     directory: Path = args.directory
     if not (directory / "metrics.jsonl").is_file() or not (directory / "config.json").is_file():
         raise ConfigError(f"{directory} has no metrics.jsonl and config.json (not a results directory)")
-    kind = experiment_kind(read_config(directory / "config.json")["env"])
-    summary = write_reports(directory, kind.metric, kind.higher_is_better)
+    try:
+        config = RunConfig.from_dict(read_config(directory / "config.json"))
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{directory / 'config.json'} does not hold a valid config: {error}") from error
+    summary = write_reports(directory, *report_settings(config))
     console.print(summary_markdown(summary), soft_wrap=True)
 
 

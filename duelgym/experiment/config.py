@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from duelgym._validation import check_int
 
-__all__ = ["QUICK", "ConfigError", "RunConfig"]
+__all__ = ["BASELINE_QUERIES", "QUICK", "ConfigError", "RunConfig"]
+
+#: The passive baselines' default budget: 8× the others', so that they reach the targets (issue 11: 51,200).
+BASELINE_QUERIES = {"passive": 51200, "passive-enn": 51200}
 
 
 class ConfigError(ValueError):
@@ -29,9 +33,15 @@ class RunConfig:
             the env and the reward model (the others are left out with their reason). No repeats.
         seeds: One run per agent and seed. No repeats.
         queries: Rater queries per run (a multiple of ``batch_size``).
+        agent_queries: Queries of the agents that run longer (or shorter) than ``queries``, by name: by default the
+            passive baselines run 51,200 queries, long enough to reach the targets the others are measured at (an
+            agent not in the comparison is ignored; each value a multiple of ``batch_size``).
         batch_size: Queries per batch (the vector env's ``num_envs``).
-        eval_every: Batches between evaluations; before the first, evaluations also come after 1, 2, 4, … batches,
-            so that the small budgets where exploration makes its difference are resolved on the log-x curves.
+        dense_queries: Evaluate after every batch up to this many queries, so that no early query count (where
+            exploration makes its difference) rests on interpolation between coarse points.
+        eval_every: Batches between evaluations after ``dense_queries`` and up to ``queries``; past ``queries`` (the
+            longer baselines) the spacing doubles with every doubling of the queries, which keeps the points evenly
+            spread on the log-x curves.
         reward_model: Override every agent's reward model (``"point"`` or ``"enn"``), or ``None`` for their defaults.
         num_particles: ENN particles when the reward model is an ENN.
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
@@ -47,7 +57,9 @@ class RunConfig:
     #: 6,400 queries: passive is still improving there and far below the best-of-64 ceiling (README), and the
     #: whole comparison (8 agents × 3 seeds) takes about 8 minutes on 2 CPU cores.
     queries: int = 6400
+    agent_queries: dict[str, int] = field(default_factory=lambda: dict(BASELINE_QUERIES))
     batch_size: int = 32
+    dense_queries: int = 1024
     eval_every: int = 10
     reward_model: Literal["point", "enn"] | None = None
     num_particles: int = 10
@@ -61,6 +73,13 @@ class RunConfig:
         if queries % batch:
             raise ValueError(f"queries must be a multiple of batch_size={batch}, got {queries}")
         check_int("eval_every", self.eval_every, minimum=1)
+        check_int("dense_queries", self.dense_queries, minimum=0)
+        if not isinstance(self.agent_queries, dict):
+            raise TypeError(f"agent_queries must be a dict of agent name -> queries, got {self.agent_queries!r}")
+        for agent, count in self.agent_queries.items():
+            check_int(f"agent_queries[{agent!r}]", count, minimum=1)
+            if count % batch:
+                raise ValueError(f"agent_queries[{agent!r}] must be a multiple of batch_size={batch}, got {count}")
         check_int("num_particles", self.num_particles, minimum=1)
         check_int("num_candidates", self.num_candidates, minimum=2)
         check_int("eval_prompts", self.eval_prompts, minimum=1)
@@ -84,18 +103,36 @@ class RunConfig:
                 "split and evaluate on held-out prompts or contexts"
             )
 
-    @property
-    def num_batches(self) -> int:
-        return self.queries // self.batch_size
+    def queries_of(self, agent: str) -> int:
+        """The queries ``agent`` runs (``agent_queries`` or ``queries``)."""
+        return self.agent_queries.get(agent, self.queries)
 
-    def evaluates_at(self, batch: int) -> bool:
-        """Whether the run evaluates after ``batch`` batches (1-based)."""
-        early = batch < self.eval_every and batch & (batch - 1) == 0
-        return early or batch % self.eval_every == 0 or batch == self.num_batches
+    def num_batches(self, agent: str) -> int:
+        return self.queries_of(agent) // self.batch_size
+
+    def evaluates_at(self, batch: int, agent: str) -> bool:
+        """Whether ``agent``'s run evaluates after ``batch`` batches (1-based): after every batch up to
+        ``dense_queries``, then every ``eval_every`` batches (``2^k × eval_every`` between ``2^k`` and ``2^(k+1)``
+        times ``queries``), and at the end."""
+        done = batch * self.batch_size
+        if done <= self.dense_queries or batch == self.num_batches(agent):
+            return True
+        doublings = max(0, math.floor(math.log2(done / self.queries)))
+        return batch % (self.eval_every * 2**doublings) == 0
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunConfig:
+        """The config of :meth:`to_dict`'s output (other keys, such as a results directory's ``version``, are
+        ignored)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: tuple(v) if k in ("agents", "seeds") else v for k, v in values.items() if k in names})
+
 
 #: ``--quick``: a run of about a minute on 2 CPU cores.
-QUICK = {"queries": 320, "seeds": (0, 1), "eval_every": 2, "num_candidates": 16, "eval_prompts": 50}
+QUICK = {
+    "queries": 320, "agent_queries": {"passive": 1280, "passive-enn": 1280}, "seeds": (0, 1), "dense_queries": 128,
+    "eval_every": 2, "num_candidates": 16, "eval_prompts": 50,
+}  # fmt: skip

@@ -30,6 +30,7 @@ from duelgym.experiment.config import ConfigError, RunConfig
 from duelgym.experiment.state import extract_state, restore_state
 from duelgym.lm import load
 from duelgym.lm.candidates import CandidatePool
+from duelgym.oracle import choice_entropy
 
 __all__ = [
     "ExperimentKind",
@@ -43,6 +44,10 @@ __all__ = [
 
 #: Held-out contexts of a synthetic env are drawn with the run's seed plus this offset (never seen in training).
 _HELD_OUT_SEED_OFFSET = 1_000_003
+#: Best-of-64 win rate of the wider MLP regressed on the true utilities of the training pool's candidates, on the
+#: embedded LLMDuel-v0 default (``python benchmarks/llm_ceiling.py``): what a reward model on the env's features
+#: can reach at best. The summary's targets are fractions of its gain over 0.5.
+LEARNABLE_CEILING = 0.68
 #: Seed of the fixed shuffle that picks the eval prompts out of a user's prompt list.
 _PROMPT_SPLIT_SEED = 0
 
@@ -103,6 +108,17 @@ class ExperimentKind(ABC):
     @abstractmethod
     def start(self, seed: int) -> Trial:
         """A fresh run: its env built and reset with ``seed``."""
+
+    @classmethod
+    def learnable_ceiling(cls, config: RunConfig) -> float | None:
+        """The best value of the metric a reward model on this env's features can reach, if known (it sets the
+        summary's fixed targets); ``None`` by default."""
+        return None
+
+    def warm_up(self) -> None:
+        """Compute now what the runs would otherwise compute lazily and share (called before parallel workers
+        fork, so that they inherit it instead of each computing it again). Nothing by default."""
+        return None
 
 
 def _make_vec(config: RunConfig, **overrides: Any) -> Any:
@@ -204,10 +220,19 @@ class LLMTrial(Trial):
         self.experiment = experiment
         self.env = CandidateWrapper(_make_vec(experiment.config, **experiment.train_kwargs), experiment.pool)
         self.obs, _ = self.env.reset(seed=seed)
+        self.entropy_sum, self.queries = 0.0, 0
 
     def step(self, pairs: Any) -> Any:
-        self.obs, reward, _, _, _ = self.env.step(pairs)
+        self.obs, reward, _, _, info = self.env.step(pairs)
+        p_first = info["final_info"]["p_first"]
+        self.entropy_sum += choice_entropy(p_first) * len(p_first)
+        self.queries += len(p_first)
         return reward
+
+    def extras(self) -> dict[str, float]:
+        """``choice_entropy``: the mean binary entropy (bits) of the feedback rater's choices on the pairs queried so
+        far (1 = coin flips, 0 = deterministic): how noisy the feedback is where the agent asks."""
+        return {"choice_entropy": self.entropy_sum / max(self.queries, 1)}
 
     def evaluate(self, agent: Any) -> float:
         wins = self.experiment.wins
@@ -216,11 +241,13 @@ class LLMTrial(Trial):
 
     def state(self) -> dict[str, Any]:
         # The text env's prompts, rater and spec follow from the config; its generator and prompt ids do not.
-        return {"env": extract_state(self.env.env, skip=_CONFIG_PARTS), "prompts": list(self.env.prompts)}
+        return {"env": extract_state(self.env.env, skip=_CONFIG_PARTS), "prompts": list(self.env.prompts),
+                "entropy_sum": self.entropy_sum, "queries": self.queries}  # fmt: skip
 
     def restore(self, state: dict[str, Any]) -> None:
         restore_state(self.env.env, state["env"], "env", skip=_CONFIG_PARTS)
         self.obs = self.env.observe_prompts(tuple(state["prompts"]))
+        self.entropy_sum, self.queries = float(state["entropy_sum"]), int(state["queries"])
 
 
 class LLMExperiment(ExperimentKind):
@@ -282,6 +309,17 @@ class LLMExperiment(ExperimentKind):
 
     def probe_env(self) -> Any:
         return CandidateWrapper(self._probe, self.pool)
+
+    @classmethod
+    def learnable_ceiling(cls, config: RunConfig) -> float | None:
+        """:data:`LEARNABLE_CEILING` on the embedded default with 64 candidates (any feedback temperature: scoring
+        uses the fixed reference rater); ``None`` for other prompts, raters, LMs or candidate counts."""
+        changed = set(config.env_kwargs) - {"temperature"}
+        return LEARNABLE_CEILING if not changed and config.num_candidates == 64 else None
+
+    def warm_up(self) -> None:
+        """Sample the candidates of every training prompt (each prompt's own seed: the same as sampled lazily)."""
+        self.pool.get(self._probe.unwrapped.prompts)
 
     def start(self, seed: int) -> Trial:
         return LLMTrial(self, seed)

@@ -12,7 +12,16 @@ import numpy as np
 
 from duelgym.evaluation import data_efficiency_multiplier, queries_to_target
 
-__all__ = ["curves", "plot", "summarize", "summary_markdown", "write_atomic"]
+__all__ = ["BASELINES", "TARGET_FRACTIONS", "curves", "plot", "reach_targets", "summarize", "summary_markdown",
+           "write_atomic"]  # fmt: skip
+
+#: The baselines every agent is compared with, when they ran: passive with its default point model (the paper's
+#: baseline) and passive with the same ENN as DTS (exploration only: the same reward model on both sides).
+BASELINES = ("passive", "passive-enn")
+#: Fixed targets as fractions of the learnable ceiling's gain over the start (a win rate of 0.5 on LLMDuel-v0).
+TARGET_FRACTIONS = (0.5, 0.75, 0.9)
+#: Seed-bootstrap resamples behind every interval (the seeds are resampled jointly across agents: paired).
+BOOTSTRAP_DRAWS = 2000
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:
@@ -39,13 +48,95 @@ def _stderr(values: np.ndarray) -> float:
     return float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0
 
 
-def summarize(records: list[dict[str, Any]], metric: str, higher_is_better: bool) -> dict[str, Any]:
-    """The ``summary.json`` schema: metric, target (passive's final mean) and per-agent figures.
+def _reach(queries: np.ndarray, values: np.ndarray, target: float, higher_is_better: bool) -> float:
+    """Queries after which the mean curve of ``values`` (seeds, n) stays at ``target``; ``inf`` if it does not."""
+    reach = queries_to_target(np.column_stack([queries, values.mean(axis=0)]), target, higher_is_better, True)
+    return math.inf if reach is None else reach
+
+
+def _number(value: float) -> float | None:
+    return None if not math.isfinite(value) else float(value)
+
+
+def _interval(draws: np.ndarray) -> list[float | None]:
+    """The 95% percentile interval of bootstrap draws; an end that falls on "not reached" (``inf`` queries, or a
+    multiplier of 0 or ``inf`` because one side did not reach the target) is ``null``."""
+    low, high = np.quantile(draws, [0.025, 0.975], method="inverted_cdf")
+    return [_number(low) if low > 0 else None, _number(high)]
+
+
+def reach_targets(
+    agent_curves: dict[str, tuple[np.ndarray, np.ndarray]],
+    targets: list[float],
+    higher_is_better: bool,
+    seed: int = 0,
+) -> dict[str, list[dict[str, Any]]]:
+    """Per agent and target: the queries its mean curve needs to reach the target and stay there, and the
+    multipliers against each of :data:`BASELINES` that ran, with seed-bootstrap 95% intervals.
+
+    Each bootstrap draw resamples the seeds with replacement, the same seeds for every agent (runs of one seed
+    share their queries' prompts, so the comparison is paired), and recomputes every mean curve's crossing. A curve
+    that does not reach the target within its run is "not reached": ``queries`` is ``null``, and a multiplier
+    against a baseline that did not reach it is not a number but a bound, ``at_least`` = the baseline's queries
+    run / the agent's queries. Interval ends are ``null`` where the draws include "not reached".
+
+    Returns ``{agent: [{"target", "queries", "queries_interval", "multipliers": {baseline: {"value",
+    "interval", "at_least"}}}, ...]}``, one entry per target in order.
+    """
+    rng = np.random.default_rng(seed)
+    seeds = {len(values) for _, values in agent_curves.values()}
+    if len(seeds) != 1:
+        raise ValueError(f"every agent must have run the same seeds to be compared, got seed counts {sorted(seeds)}")
+    count = seeds.pop()
+    draws = rng.integers(count, size=(BOOTSTRAP_DRAWS, count))
+    out: dict[str, list[dict[str, Any]]] = {agent: [] for agent in agent_curves}
+    for target in targets:
+        point = {a: _reach(q, v, target, higher_is_better) for a, (q, v) in agent_curves.items()}
+        sampled = {
+            a: np.array([_reach(q, v[index], target, higher_is_better) for index in draws])
+            for a, (q, v) in agent_curves.items()
+        }
+        for agent in agent_curves:
+            multipliers = {}
+            for baseline in BASELINES:
+                if baseline not in agent_curves:
+                    continue
+                horizon = float(agent_curves[baseline][0][-1])
+                with np.errstate(invalid="ignore"):
+                    ratios = sampled[baseline] / sampled[agent]  # inf/inf (neither reached) is nan: no number
+                ratios = np.where(np.isnan(ratios), np.inf, ratios)
+                both = math.isfinite(point[baseline]) and math.isfinite(point[agent])
+                multipliers[baseline] = {
+                    "value": point[baseline] / point[agent] if both else None,
+                    "interval": _interval(ratios),
+                    "at_least": horizon / point[agent]
+                    if math.isinf(point[baseline]) and math.isfinite(point[agent])
+                    else None,
+                }
+            out[agent].append(
+                {
+                    "target": float(target),
+                    "queries": _number(point[agent]),
+                    "queries_interval": _interval(sampled[agent]),
+                    "multipliers": multipliers,
+                }
+            )
+    return out
+
+
+def summarize(
+    records: list[dict[str, Any]], metric: str, higher_is_better: bool, ceiling: float | None = None
+) -> dict[str, Any]:
+    """The ``summary.json`` schema: metric, target (passive's final mean), fixed targets and per-agent figures.
 
     ``queries_to_target`` interpolates the query count after which each agent's mean curve stays at passive's
     final mean (``null`` when it does not, or when there is no passive run): passive's own curve is noisy near its
     plateau, and a first crossing would credit it with an early fluctuation. ``multiplier`` = passive's queries
     to that target / the agent's.
+
+    With a ``ceiling`` (the learnable ceiling of the metric, e.g. from ``benchmarks/llm_ceiling.py``), the
+    summary also has ``ceiling`` and ``targets`` (the start value 0.5 plus each of :data:`TARGET_FRACTIONS` of
+    the ceiling's gain over it; win rates only), and each agent a list ``targets`` from :func:`reach_targets`.
     """
     agent_curves = curves(records)
     target = float(agent_curves["passive"][1][:, -1].mean()) if "passive" in agent_curves else None
@@ -69,7 +160,15 @@ def summarize(records: list[dict[str, Any]], metric: str, higher_is_better: bool
             entry["cumulative_regret_mean"] = float(regret[1][:, -1].mean())
             entry["cumulative_regret_stderr"] = _stderr(regret[1][:, -1])
         agents[agent] = entry
-    return {"metric": metric, "higher_is_better": higher_is_better, "target": target, "agents": agents}
+    summary = {"metric": metric, "higher_is_better": higher_is_better, "target": target, "agents": agents}
+    if ceiling is not None and agent_curves:
+        start = 0.5
+        targets = [start + fraction * (ceiling - start) for fraction in TARGET_FRACTIONS]
+        summary["ceiling"] = float(ceiling)
+        summary["targets"] = [{"fraction": f, "value": t} for f, t in zip(TARGET_FRACTIONS, targets, strict=True)]
+        for agent, reached in reach_targets(agent_curves, targets, higher_is_better).items():
+            agents[agent]["targets"] = reached
+    return summary
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:
@@ -91,7 +190,46 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             line += f" {mean:,.1f} ± {error:.1f} |"
         lines.append(line)
     target = "none (no passive run)" if summary["target"] is None else f"{summary['target']:.4f}"
-    return f"Target (passive's final {metric}): {target}\n\n" + "\n".join(lines) + "\n"
+    text = f"Target (passive's final {metric}): {target}\n\n" + "\n".join(lines) + "\n"
+    if "targets" in summary:
+        text += "\n" + _targets_markdown(summary)
+    return text
+
+
+def _queries_text(value: float | None, interval: list[float | None]) -> str:
+    if value is None:
+        return "not reached"
+    ends = ["not reached" if end is None else f"{end:,.0f}" for end in interval]
+    return f"{value:,.0f} [{ends[0]}, {ends[1]}]"
+
+
+def _multiplier_text(entry: dict[str, Any] | None) -> str:
+    if entry is None:
+        return "n/a"
+    if entry["value"] is None:
+        return f"> {entry['at_least']:.1f}x (baseline not reached)" if entry["at_least"] is not None else "n/a"
+    ends = ["inf" if end is None else f"{end:.1f}" for end in entry["interval"]]
+    return f"{entry['value']:.1f}x [{ends[0]}, {ends[1]}]"
+
+
+def _targets_markdown(summary: dict[str, Any]) -> str:
+    """Queries to each fixed target and the multipliers against both baselines, with 95% seed-bootstrap intervals."""
+    baselines = [b for b in BASELINES if b in summary["agents"]]
+    lines = [f"Learnable ceiling {summary['ceiling']:.3f}; targets are fractions of its gain over 0.5. Queries to "
+             "reach a target and stay there, and how many times fewer than each baseline (95% seed-bootstrap "
+             "intervals).", ""]  # fmt: skip
+    for index, target in enumerate(summary["targets"]):
+        lines.append(f"Target {target['value']:.3f} ({target['fraction']:.0%} of the gain):")
+        lines.append("")
+        lines.append("| agent | queries | " + " | ".join(f"x vs {b}" for b in baselines) + " |")
+        lines.append("|---|---|" + "---|" * len(baselines))
+        for agent, entry in summary["agents"].items():
+            reached = entry["targets"][index]
+            cells = [_multiplier_text(reached["multipliers"].get(b)) for b in baselines]
+            lines.append(f"| {agent} | {_queries_text(reached['queries'], reached['queries_interval'])} | "
+                         + " | ".join(cells) + " |")  # fmt: skip
+        lines.append("")
+    return "\n".join(lines)
 
 
 def plot(records: list[dict[str, Any]], summary: dict[str, Any], path: Path) -> None:

@@ -8,6 +8,12 @@ into a results directory (:class:`~duelgym.experiment.store.ResultsStore`) with 
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import queue
+import threading
+import time
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -20,12 +26,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 import duelgym.agents
 from duelgym import _devices
+from duelgym._validation import check_finite, check_int
 from duelgym.experiment.config import ConfigError, RunConfig
 from duelgym.experiment.kinds import ExperimentKind, experiment_kind
 from duelgym.experiment.state import StateMismatch, extract_state, restore_state
 from duelgym.experiment.store import ResultsStore, write_reports
 
-__all__ = ["Plan", "RunResult", "execute", "metric_of", "plan", "run_all", "run_device"]
+__all__ = ["CHECKPOINT_SECONDS", "Plan", "RunResult", "execute", "metric_of", "plan", "report_settings", "run_all",
+           "run_device"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -127,73 +135,221 @@ def plan(config: RunConfig) -> Plan:
     return Plan(config, device, experiment, agents, left_out)
 
 
+#: Seconds of work between checkpoints of one run: a killed run loses at most about this much. (Saving at every
+#: evaluation would write a replay buffer that keeps every comparison, tens of MB, hundreds of times.)
+CHECKPOINT_SECONDS = 30.0
+
+
+def _pending(prepared: Plan, store: ResultsStore | None) -> list[tuple[str, int]]:
+    """The (agent, seed) runs that still have work to do, longest first (so that parallel jobs end together);
+    finished ones have their checkpoint dropped."""
+    config = prepared.config
+    recorded = store.recorded if store is not None else set()
+    pending = []
+    for name in prepared.agents:
+        for seed in config.seeds:
+            if (name, seed, config.queries_of(name)) in recorded:
+                if store is not None:
+                    store.finish(name, seed)
+                continue
+            pending.append((name, seed))
+    order = sorted(range(len(pending)), key=lambda i: (-config.queries_of(pending[i][0]), i))
+    return [pending[i] for i in order]
+
+
+def _run_one(
+    prepared: Plan,
+    name: str,
+    seed: int,
+    store: ResultsStore | None,
+    recorded: set[tuple[str, int, int]],
+    checkpoint_seconds: float,
+    before_checkpoint: Callable[[], None] = lambda: None,
+) -> Iterator[RunResult]:
+    """One (agent, seed) run, resumed from its checkpoint if it has one; yields the results not in ``recorded``.
+
+    ``before_checkpoint()`` returns once every result yielded so far has been written (a worker process waits for
+    the parent's acknowledgements), so a checkpoint never runs ahead of ``metrics.jsonl`` by more than its own
+    result, which it holds."""
+    config, experiment, device = prepared.config, prepared.experiment, prepared.device
+    trial = experiment.start(seed)
+    agent = duelgym.agents.make(name, trial.env, seed=seed, **_agent_kwargs(config, device))
+    done = 0
+    saved = store.load_checkpoint(name, seed) if store is not None else None
+    if saved is not None and store is not None:
+        path = store.checkpoint_path(name, seed)
+        try:
+            if set(saved) != {"agent", "trial", "batch", "result"} or set(saved["result"]) != _RESULT_FIELDS:
+                raise StateMismatch(f"state: the saved keys are {sorted(saved)}")
+            restore_state(agent, saved["agent"], "agent")
+            trial.restore(saved["trial"])
+            done = int(saved["batch"])
+            result = RunResult(**saved["result"])
+        except (StateMismatch, KeyError) as error:
+            raise ConfigError(
+                f"checkpoint {path} does not fit {name} seed {seed} of this config ({error}); nothing was "
+                "changed. Move it out of the directory to restart that run from the beginning"
+            ) from error
+        if (result.agent, result.seed, result.queries) not in recorded:
+            yield result
+    last_saved = time.monotonic()
+    for batch in range(done + 1, config.num_batches(name) + 1):
+        obs = trial.obs
+        pairs = agent.select(obs)
+        reward = trial.step(pairs)
+        metrics = agent.observe(obs, pairs, reward)
+        if config.evaluates_at(batch, name):
+            extra = {**{k: float(v) for k, v in metrics.items()}, **trial.extras()}
+            result = RunResult(name, seed, batch * config.batch_size, trial.evaluate(agent), extra)
+            if store is not None and time.monotonic() - last_saved >= checkpoint_seconds:
+                before_checkpoint()
+                state = {"agent": extract_state(agent), "trial": trial.state(), "batch": batch,
+                         "result": vars(result)}  # fmt: skip
+                store.save_checkpoint(name, seed, batch, state)
+                last_saved = time.monotonic()
+            # After a resume, the results between the checkpoint and the kill are computed again (the same
+            # numbers: runs are deterministic) but were already written.
+            if (name, seed, result.queries) not in recorded:
+                yield result
+
+
 def run_all(
     config: RunConfig,
     on_start: Callable[[str, int], None] | None = None,
     store: ResultsStore | None = None,
     prepared: Plan | None = None,
+    jobs: int = 1,
+    checkpoint_seconds: float = CHECKPOINT_SECONDS,
 ) -> Iterator[RunResult]:
-    """Run every (agent, seed) of ``config``; yield one :class:`RunResult` per evaluation, in order.
+    """Run every (agent, seed) of ``config``; yield one :class:`RunResult` per evaluation.
 
     Args:
         config: The run.
         on_start: Called as ``on_start(agent, seed)`` before each (agent, seed) that still has work to do.
         store: Results directory for checkpoints and the results already written (``None``: nothing is saved).
-            At every evaluation the agent's and the trial's state and the loop's position are checkpointed
-            (atomically) before the result is yielded; a later call rebuilds each unfinished (agent, seed) from the
-            config, restores its state and continues, so at most one evaluation interval of work is lost, and
-            yields a result again if it is missing from ``store.recorded`` (the run was killed between the
-            checkpoint and the write). Finished runs are skipped.
+            Each run checkpoints its agent's and trial's state and the loop's position (atomically) at the first
+            evaluation after every ``checkpoint_seconds`` of work (``0``: at every evaluation); a later call
+            rebuilds each unfinished (agent, seed) from the config, restores its state and continues, yielding
+            only the results missing from ``store.recorded``. Finished runs are skipped.
         prepared: The config's :func:`plan`, if already made.
+        jobs: Runs in parallel: ``1`` runs them one after the other in this process; more fork that many worker
+            processes (one torch thread each), which share what the runs share (the LM, candidates, eval
+            matrices) and run whole (agent, seed) runs, longest first. Every run is seeded on its own, so the
+            results are the same for any ``jobs``; only their order differs (a run's own results stay in order).
 
     :func:`metric_of` names the metric and its direction.
     """
     prepared = prepared or plan(config)
-    experiment, device = prepared.experiment, prepared.device
-    recorded = store.recorded if store is not None else set()
-    for name in prepared.agents:
-        for seed in config.seeds:
-            if (name, seed, config.queries) in recorded:
-                if store is not None:
-                    store.finish(name, seed)
-                continue
+    jobs = check_int("jobs", jobs, minimum=1)
+    checkpoint_seconds = check_finite("checkpoint_seconds", checkpoint_seconds, minimum=0.0)
+    recorded = set(store.recorded) if store is not None else set()
+    pending = _pending(prepared, store)
+    if jobs == 1 or len(pending) <= 1:
+        for name, seed in pending:
             if on_start is not None:
                 on_start(name, seed)
-            trial = experiment.start(seed)
-            agent = duelgym.agents.make(name, trial.env, seed=seed, **_agent_kwargs(config, device))
-            done = 0
-            saved = store.load_checkpoint(name, seed) if store is not None else None
-            if saved is not None:
-                path = store.checkpoint_path(name, seed)
-                try:
-                    if set(saved) != {"agent", "trial", "batch", "result"} or set(saved["result"]) != _RESULT_FIELDS:
-                        raise StateMismatch(f"state: the saved keys are {sorted(saved)}")
-                    restore_state(agent, saved["agent"], "agent")
-                    trial.restore(saved["trial"])
-                    done = int(saved["batch"])
-                    result = RunResult(**saved["result"])
-                except (StateMismatch, KeyError) as error:
-                    raise ConfigError(
-                        f"checkpoint {path} does not fit {name} seed {seed} of this config ({error}); nothing was "
-                        "changed. Move it out of the directory to restart that run from the beginning"
-                    ) from error
-                if (result.agent, result.seed, result.queries) not in recorded:
-                    yield result
-            for batch in range(done + 1, config.num_batches + 1):
-                obs = trial.obs
-                pairs = agent.select(obs)
-                reward = trial.step(pairs)
-                metrics = agent.observe(obs, pairs, reward)
-                if config.evaluates_at(batch):
-                    extra = {**{k: float(v) for k, v in metrics.items()}, **trial.extras()}
-                    result = RunResult(name, seed, batch * config.batch_size, trial.evaluate(agent), extra)
-                    if store is not None:
-                        state = {"agent": extract_state(agent), "trial": trial.state(), "batch": batch,
-                                 "result": vars(result)}  # fmt: skip
-                        store.save_checkpoint(name, seed, batch, state)
-                    yield result
+            yield from _run_one(prepared, name, seed, store, recorded, checkpoint_seconds)
             if store is not None:
                 store.finish(name, seed)
+        return
+    workers = min(jobs, len(pending))
+    yield from _run_parallel(prepared, pending, store, recorded, workers, on_start, checkpoint_seconds)
+
+
+def _worker(index: int, prepared: Plan, store: ResultsStore | None, recorded: set[tuple[str, int, int]],
+            checkpoint_seconds: float, tasks: Any, results: Any, acks: Any) -> None:  # fmt: skip
+    """Worker process ``index``: runs (agent, seed) tasks until ``None``, sending (index, "start" | "result" |
+    "done" | "error", ...) messages to the parent, which acknowledges each result on ``acks`` once written. It
+    exits within a second of the parent's death (a killed ``duelgym run`` leaves no worker behind to write
+    checkpoints beside the run that resumes it)."""
+    torch.set_num_threads(1)
+    parent = os.getppid()
+
+    def watch_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    sent = acknowledged = 0
+
+    def wait_until_written() -> None:
+        nonlocal acknowledged
+        while acknowledged < sent:
+            acks.get()
+            acknowledged += 1
+
+    try:
+        while (task := tasks.get()) is not None:
+            name, seed = task
+            results.put((index, "start", name, seed))
+            for result in _run_one(prepared, name, seed, store, recorded, checkpoint_seconds, wait_until_written):
+                results.put((index, "result", result))
+                sent += 1
+            results.put((index, "done", name, seed))
+    except BaseException as error:  # the parent re-raises it: nothing fails silently in a worker
+        results.put((index, "error", error, traceback.format_exc()))
+
+
+def _run_parallel(
+    prepared: Plan,
+    pending: list[tuple[str, int]],
+    store: ResultsStore | None,
+    recorded: set[tuple[str, int, int]],
+    jobs: int,
+    on_start: Callable[[str, int], None] | None,
+    checkpoint_seconds: float,
+) -> Iterator[RunResult]:
+    prepared.experiment.warm_up()  # compute what runs share once, before the workers inherit it
+    context = multiprocessing.get_context("fork")
+    tasks, results = context.Queue(), context.Queue()
+    acks = [context.Queue() for _ in range(jobs)]
+    for task in pending:
+        tasks.put(task)
+    for _ in range(jobs):
+        tasks.put(None)
+    workers = [
+        context.Process(
+            target=_worker,
+            args=(index, prepared, store, recorded, checkpoint_seconds, tasks, results, acks[index]),
+            daemon=True,
+        )
+        for index in range(jobs)
+    ]
+    for worker in workers:
+        worker.start()
+    remaining = len(pending)
+    try:
+        while remaining:
+            try:
+                message = results.get(timeout=5.0)
+            except queue.Empty:
+                dead = [w for w in workers if not w.is_alive() and w.exitcode != 0]
+                if dead:
+                    raise RuntimeError(
+                        f"a worker process died (exit code {dead[0].exitcode}) without reporting an error; the "
+                        "results written so far are kept, and rerunning the same command resumes the run"
+                    ) from None
+                continue
+            index, kind, *body = message
+            if kind == "start" and on_start is not None:
+                on_start(*body)
+            elif kind == "result":
+                yield body[0]  # returns here once the consumer has written it
+                acks[index].put(True)
+            elif kind == "done":
+                remaining -= 1
+                if store is not None:
+                    store.finish(*body)
+            elif kind == "error":
+                error, trace = body
+                error.add_note(f"raised in a worker process:\n{trace}")
+                raise error
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
 
 
 def metric_of(config: RunConfig) -> tuple[str, bool]:
@@ -202,16 +358,30 @@ def metric_of(config: RunConfig) -> tuple[str, bool]:
     return kind.metric, kind.higher_is_better
 
 
+def report_settings(config: RunConfig) -> tuple[str, bool, float | None]:
+    """(metric name, higher is better, learnable ceiling or ``None``) of a config: what :func:`write_reports` takes."""
+    kind = experiment_kind(config.env)
+    return kind.metric, kind.higher_is_better, kind.learnable_ceiling(config)
+
+
 def execute(
-    config: RunConfig, out: Path, console: Console, display: bool = True, log_formats: tuple[str, ...] = ()
+    config: RunConfig,
+    out: Path,
+    console: Console,
+    display: bool = True,
+    log_formats: tuple[str, ...] = (),
+    jobs: int = 1,
+    checkpoint_seconds: float = CHECKPOINT_SECONDS,
 ) -> dict[str, Any]:
     """Run (or resume) ``config`` into the results directory ``out`` and write the reports; returns the summary.
 
     Everything is checked before anything is written (:func:`plan`, then :meth:`ResultsStore.open`): bad input is
     a ``ConfigError``. ``log_formats`` (``"csv"``, ``"tensorboard"``) also send every evaluation to
     stable-baselines3's logger in ``out/logs``, keyed ``<agent>/seed<seed>/<metric>`` with the query count as the
-    step.
+    step. ``jobs`` runs that many (agent, seed) runs in parallel processes, and each run checkpoints after
+    ``checkpoint_seconds`` of work (:func:`run_all`).
     """
+    jobs = check_int("jobs", jobs, minimum=1)
     unknown = set(log_formats) - {"csv", "tensorboard"}
     if unknown:
         raise ConfigError(f"--log-format takes csv and tensorboard, got {', '.join(sorted(unknown))}")
@@ -233,16 +403,16 @@ def execute(
             raise ConfigError(f"--log-format {','.join(log_formats)}: {error}") from error
     if store.recorded and display:
         console.print(f"resuming the run in {out}: {len(store.recorded)} results already written")
-    metric, higher_is_better = metric_of(config)
+    metric = metric_of(config)[0]
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
                TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
     with Progress(*columns, console=console, disable=not display) as progress:
         tasks: dict[tuple[str, int], Any] = {}
 
         def on_start(agent: str, seed: int) -> None:
-            tasks[agent, seed] = progress.add_task(f"{agent} seed {seed}", total=config.queries, status="")
+            tasks[agent, seed] = progress.add_task(f"{agent} seed {seed}", total=config.queries_of(agent), status="")
 
-        for result in run_all(config, on_start, store, prepared):
+        for result in run_all(config, on_start, store, prepared, jobs, checkpoint_seconds):
             store.append(result.record(metric))
             if logger is not None:
                 for key, value in {**result.extra, metric: result.value}.items():
@@ -250,4 +420,4 @@ def execute(
                 logger.dump(step=result.queries)
             progress.update(tasks[result.agent, result.seed], completed=result.queries,
                             status=f"{metric} {result.value:.3f}")  # fmt: skip
-    return write_reports(out, metric, higher_is_better)
+    return write_reports(out, *report_settings(config))

@@ -112,11 +112,11 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def write_reports(directory: Path, metric: str, higher_is_better: bool) -> dict[str, Any]:
+def write_reports(directory: Path, metric: str, higher_is_better: bool, ceiling: float | None = None) -> dict[str, Any]:
     """Reduce ``directory/metrics.jsonl`` to ``summary.json``, ``summary.md`` and ``curves.png``; returns the
-    summary."""
+    summary (``ceiling``: the metric's learnable ceiling, for fixed targets; see :func:`summarize`)."""
     records = read_metrics(directory / "metrics.jsonl")
-    summary = summarize(records, metric, higher_is_better)
+    summary = summarize(records, metric, higher_is_better, ceiling)
     write_atomic(directory / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
     write_atomic(directory / "summary.md", summary_markdown(summary))
     plot(records, summary, directory / "curves.png")
@@ -193,7 +193,7 @@ class ResultsStore:
             )
         verify_header(path, header, agent, seed, self.config)
         batch = header.get("batch")
-        earlier = [b for b in range(1, batch if isinstance(batch, int) else 0) if self.config.evaluates_at(b)]
+        earlier = [b for b in range(1, batch if isinstance(batch, int) else 0) if self.config.evaluates_at(b, agent)]
         missing = [b * self.config.batch_size for b in earlier if (agent, seed, b * self.config.batch_size)
                    not in self.recorded]  # fmt: skip
         if missing:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from duelgym.experiment.config import ConfigError, RunConfig
 from duelgym.experiment.report import write_atomic
-from duelgym.experiment.runner import execute, metric_of
+from duelgym.experiment.runner import execute, report_settings
 from duelgym.experiment.store import read_metrics, write_config, write_reports
 
 __all__ = ["grid_points", "run_job", "sweep"]
@@ -44,8 +44,7 @@ def run_job(config: dict[str, Any], out: str) -> str:
     from rich.console import Console
 
     torch.set_num_threads(1)
-    fields = {k: tuple(v) if k in ("agents", "seeds") else v for k, v in config.items()}
-    execute(RunConfig(**fields), Path(out), Console(quiet=True), display=False)
+    execute(RunConfig.from_dict(config), Path(out), Console(quiet=True), display=False)
     return out
 
 
@@ -91,5 +90,5 @@ def merge(base: RunConfig, point: dict[str, Any], directory: Path) -> Path:
     records.sort(key=lambda r: (r["agent"], r["seed"], r["queries"]))
     write_config(directory / "config.json", config)
     write_atomic(directory / "metrics.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
-    write_reports(directory, *metric_of(config))
+    write_reports(directory, *report_settings(config))
     return directory
