@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
-from duelgym.experiment.config import QUICK, ConfigError, RunConfig
+from duelgym.experiment.config import BASELINE_QUERIES, QUICK, ConfigError, RunConfig
 from duelgym.experiment.report import summary_markdown
 from duelgym.experiment.runner import CHECKPOINT_SECONDS, execute, report_settings
 from duelgym.experiment.store import read_config, write_reports
@@ -54,8 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--env", default="LLMDuel-v0", help="env id (default LLMDuel-v0)")
     run.add_argument("--env-kwargs", type=parse_json, default={}, help="JSON object of env keyword arguments")
     run.add_argument("--agents", default="", help="comma list (default: every built-in agent that fits the env)")
-    run.add_argument("--seeds", type=parse_seeds, default=None, help="a count (3) or a list (0,1,2); default 3")
+    run.add_argument("--seeds", type=parse_seeds, default=None, help="a count (5) or a list (0,1,2); default 5")
     run.add_argument("--queries", type=int, default=None, help="rater queries per run (default 6400)")
+    run.add_argument("--baseline-queries", type=int, default=None, help="queries of the passive baselines, passive "
+                     "and passive-enn (default 51,200; with --queries, the same as --queries)")  # fmt: skip
     run.add_argument("--batch-size", type=int, default=None, help="queries per batch (default 32)")
     run.add_argument("--eval-every", type=int, default=None, help="batches between evaluations (default 10)")
     run.add_argument("--reward-model", choices=("point", "enn"), default=None, help="override every agent's model")
@@ -98,6 +100,10 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         "agents": tuple(a.strip() for a in args.agents.split(",") if a.strip()),
     }  # fmt: skip
     values.update({k: v for k, v in given.items() if v is not None})
+    if args.baseline_queries is not None:
+        values["agent_queries"] = dict.fromkeys(BASELINE_QUERIES, args.baseline_queries)
+    elif args.queries is not None:
+        values["agent_queries"] = {}
     try:
         return RunConfig(**values)
     except (TypeError, ValueError) as error:

@@ -4,9 +4,10 @@ Prompts look like ``"sort 4 1 3 9"``, ``"rev hzfwy"`` and ``"shift hzfwy"``; the
 ``"ywfzh"`` and ``"iagxz"`` (each letter advanced by one, z to a). All three are transforms a small causal LM
 trained on the task's demonstrations learns to perform (the embedded LM's greedy answers are right on every eval
 prompt), so the LM's states carry what correctness is; an earlier two-digit addition was beyond it (right on 5–9%
-of prompts), and on those prompts no feature of the LM could tell a right answer from a wrong one. A response is the answer in one of three formats (plain, ``"[answer]"`` or
-``"=> answer"``), optionally followed by filler words. Prompts are split into train and eval by a hash of the
-prompt text (10% eval), so the two splits are disjoint whatever the seed.
+of prompts), and on those prompts no feature of the LM could tell a right answer from a wrong one. A response is
+the answer in one of three formats (plain, ``"[answer]"`` or ``"=> answer"``), optionally followed by filler words.
+Prompts are split into train and eval by a hash of the prompt text (10% eval), so the two splits are disjoint
+whatever the seed.
 """
 
 from __future__ import annotations
