@@ -65,6 +65,20 @@ def test_evaluations_are_dense_early_then_evenly_spread_on_a_log_axis() -> None:
     assert RunConfig().queries_of("dts") == 6400
 
 
+def test_the_baselines_budget_follows_the_command_line() -> None:
+    from duelgym.experiment.cli import build_parser, config_from
+
+    def config(*arguments: str) -> RunConfig:
+        return config_from(build_parser().parse_args(["run", *arguments]))
+
+    assert config().queries_of("passive") == config().queries_of("passive-enn") == 51200
+    assert config("--queries", "640").queries_of("passive") == 640  # --queries alone: every agent the same
+    both = config("--queries", "640", "--baseline-queries", "3200")
+    assert both.queries_of("passive-enn") == 3200 and both.queries_of("dts") == 640
+    with pytest.raises(ValueError, match=r"agent_queries\['passive'\] must be a multiple of batch_size=32, got 100"):
+        config("--baseline-queries", "100")
+
+
 def test_same_seed_same_summary_in_parallel_processes_or_one(tmp_path: Path) -> None:
     assert (tmp_path / "a").exists() is False
     run(tmp_path / "a")  # two worker processes (the default)
