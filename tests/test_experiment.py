@@ -152,7 +152,8 @@ def test_an_unwritable_results_directory_is_reported(tmp_path: Path) -> None:
 
 def test_a_config_change_on_resume_is_refused_with_the_fields_named(tmp_path: Path) -> None:
     run(tmp_path / "a")
-    with pytest.raises(SystemExit, match=r"holds a run of another config \(fields that differ: eval_every, queries\)"):
+    differ = r"holds a run of another config \(fields that differ: agent_queries, eval_every, queries\)"
+    with pytest.raises(SystemExit, match=differ):
         run(tmp_path / "a", "--queries", "640", "--eval-every", "4")
 
 
