@@ -121,7 +121,7 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
         raise ConfigError(f"--checkpoint-seconds must be a finite number >= 0, got {args.checkpoint_seconds}")
     summary = execute(config, out, console, log_formats=formats, jobs=args.jobs,
                       checkpoint_seconds=args.checkpoint_seconds)  # fmt: skip
-    console.print(summary_markdown(summary), soft_wrap=True)
+    console.print(summary_markdown(summary), soft_wrap=True, markup=False)
     console.print(f"{time.perf_counter() - start:.0f} s; results in {out}/ (curves: {out / 'curves.png'})")
 
 
@@ -134,13 +134,13 @@ def command_report(args: argparse.Namespace, console: Console) -> None:
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{directory / 'config.json'} does not hold a valid config: {error}") from error
     summary = write_reports(directory, *report_settings(config))
-    console.print(summary_markdown(summary), soft_wrap=True)
+    console.print(summary_markdown(summary), soft_wrap=True, markup=False)
 
 
 def command_sweep(args: argparse.Namespace, console: Console) -> None:
     directories = sweep(config_from(args), args.grid, args.out, args.backend, args.workers)
     for directory in directories:
-        console.print(f"\n{directory}:\n" + (directory / "summary.md").read_text(), soft_wrap=True)
+        console.print(f"\n{directory}:\n" + (directory / "summary.md").read_text(), soft_wrap=True, markup=False)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -208,8 +208,10 @@ def _multiplier_text(entry: dict[str, Any] | None) -> str:
         return "n/a"
     if entry["value"] is None:
         return f"> {entry['at_least']:.1f}x (baseline not reached)" if entry["at_least"] is not None else "n/a"
-    ends = ["inf" if end is None else f"{end:.1f}" for end in entry["interval"]]
-    return f"{entry['value']:.1f}x [{ends[0]}, {ends[1]}]"
+    low, high = entry["interval"]  # null ends: the agent (low) or the baseline (high) did not reach it in some draws
+    low_text = "n.r." if low is None else f"{low:.1f}"
+    high_text = "inf" if high is None else f"{high:.1f}"
+    return f"{entry['value']:.1f}x [{low_text}, {high_text}]"
 
 
 def _targets_markdown(summary: dict[str, Any]) -> str:
