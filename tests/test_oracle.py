@@ -159,8 +159,9 @@ def test_probabilities_at_the_ends_of_the_unit_interval_and_of_any_real_dtype_ar
         np.testing.assert_array_equal(checked, [0.0, 1.0])
     # Without a size any shape goes through; with one, only (size,).
     assert check_probabilities([[0.25, 0.5]]).shape == (1, 2)
-    with pytest.raises(ValueError, match=r"returned p_first of shape \(1, 2\) for 2 pairs"):
-        check_probabilities([[0.25, 0.5]], size=2)
+    for wrong in ([[0.25, 0.5]], [0.25], [0.25, 0.5, 0.75]):
+        with pytest.raises(ValueError, match=rf"returned p_first of shape \({len(wrong)}.*\) for 2 pairs"):
+            check_probabilities(wrong, size=2)
 
 
 def test_the_first_bad_probability_is_the_one_named() -> None:
@@ -224,3 +225,51 @@ def test_a_hugging_face_rater_loads_local_models_only_and_scores_one_text_at_a_t
     prompts, first, second = ["rev abc", "sort 3 1 2"], ["cba", "1 2 3"], ["abc", "3 2 1 0"]
     one_at_a_time = HuggingFaceRater(path, batch_size=1).p_first(prompts, first, second)
     np.testing.assert_allclose(one_at_a_time, rater.p_first(prompts, first, second), atol=1e-6)
+
+
+def test_a_hugging_face_rater_never_asks_to_download(monkeypatch) -> None:
+    import transformers
+
+    from duelgym.oracle import HuggingFaceRater
+
+    calls = []
+
+    def refuse(name_or_path, **kwargs):
+        calls.append(kwargs)
+        raise OSError("not here")
+
+    for auto in (transformers.AutoTokenizer, transformers.AutoModelForSequenceClassification):
+        monkeypatch.setattr(auto, "from_pretrained", refuse)
+    with pytest.raises(FileNotFoundError, match="nothing is downloaded"):
+        HuggingFaceRater("some-org/some-reward-model")
+    assert calls == [{"local_files_only": True}]
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda name_or_path, **kwargs: None)
+    with pytest.raises(FileNotFoundError):
+        HuggingFaceRater("some-org/some-reward-model")
+    assert calls[1:] == [{"local_files_only": True}]
+
+
+def test_a_hugging_face_rater_truncates_long_texts_and_reads_logit_zero(tmp_path) -> None:
+    import torch
+    from test_llm_env import save_tiny_reward_model
+    from transformers import AutoModelForSequenceClassification
+
+    from duelgym.oracle import HuggingFaceRater
+
+    path = save_tiny_reward_model(tmp_path / "one")
+    rater = HuggingFaceRater(path)
+    rater.tokenizer.model_max_length = 64  # the tiny model's positions: a longer text must be cut, not crash
+    long = "rev " + " ".join(["abc"] * 100)
+    assert np.isfinite(rater.utility([long], ["cba " * 50])).all()
+    # A head with two logits: the utility is the first one.
+    two = AutoModelForSequenceClassification.from_pretrained(path, num_labels=2, ignore_mismatched_sizes=True)
+    torch.manual_seed(1)
+    torch.nn.init.normal_(two.score.weight)
+    two.save_pretrained(tmp_path / "two")
+    rater.tokenizer.save_pretrained(tmp_path / "two")
+    rater = HuggingFaceRater(str(tmp_path / "two"))
+    batch = rater.tokenizer(["rev abc"], ["cba"], return_tensors="pt")
+    with torch.no_grad():
+        logits = rater.model(**batch).logits[0]
+    assert logits[0] != logits[1]
+    assert rater.utility(["rev abc"], ["cba"])[0] == pytest.approx(logits[0].item(), abs=1e-6)
