@@ -202,6 +202,54 @@ def test_bad_baseline_arguments_are_rejected(name: str, kwargs: dict, error: typ
         duelgym.agents.make(name, duelgym.make("LinearDuel-v0"), seed=0, **kwargs)
 
 
+def test_before_any_comparison_the_widths_are_euclidean_norms_over_root_lambda() -> None:
+    agent = MaxPairUCBAgent(4, 3, gram_regularisation=0.25)
+    features = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert torch.equal(agent.gram, 0.25 * torch.eye(3, dtype=torch.float64))
+    assert agent.comparisons_seen == 0
+    assert torch.allclose(agent.arm_widths(features), features.norm(dim=-1) / 0.5)
+    expected = (features[:, :, None] - features[:, None, :]).norm(dim=-1) / 0.5
+    assert torch.allclose(agent.pair_widths(features), expected)
+
+
+def fixed_estimate(agent_class: type, theta: list[float], **kwargs):
+    """An agent whose estimate θ̂ is ``theta`` and whose Gram matrix is still V = λI (λ = 1)."""
+    agent = agent_class(3, len(theta), gram_regularisation=1.0, **kwargs)
+    agent.reward_model.mean = torch.tensor(theta, dtype=torch.float64)
+    return agent
+
+
+def test_maxinp_with_two_active_arms_duels_them_even_when_the_runner_up_is_ruled_out() -> None:
+    # θ̂ = (1, 0): arm 0 is best, arm 2 (0.9, 0) the runner-up but close to arm 0, so its small width cannot make up
+    # its 0.1 gap (0.5 × 0.1 < 0.1); arm 1 (0, 5) is worse but far away, so its width keeps it active.
+    features = torch.tensor([[[1.0, 0.0], [0.0, 5.0], [0.9, 0.0]]], dtype=torch.float64)
+    agent = fixed_estimate(MaxInPAgent, [1.0, 0.0], confidence_width=0.5)
+    assert agent.active_set(features).tolist() == [[True, True, False]]
+    assert agent.pairs(features).tolist() == [[0, 1]]
+    # With β = 0 only the best arm is active, and its partner is the runner-up under θ̂.
+    alone = fixed_estimate(MaxInPAgent, [1.0, 0.0], confidence_width=0.0)
+    assert alone.active_set(features).tolist() == [[True, False, False]]
+    assert alone.pairs(features).tolist() == [[0, 2]]
+
+
+def test_colstim_shares_the_perturbation_with_the_probability_of_the_current_round() -> None:
+    # d = 1, T = 2: p_t = ln(2)/√t, below 1 from the first round on, so round t and t + 1 differ. Two independent
+    # draws are equal too when both are clipped to the same bound ±C, C = √(ln 2).
+    agent = CoLSTIMAgent(2, 1, horizon=2, seed=0)
+    bound = math.sqrt(math.log(2))
+    both_clipped = (1 - math.exp(-math.exp(-bound))) ** 2 + math.exp(-math.exp(bound)) ** 2
+    for seen in (0, 1, 3):
+        agent.comparisons_seen = seen
+        p_t = math.log(2) / math.sqrt(seen + 1)
+        shared = (agent.perturbations(40_000, 2).diff(dim=1) == 0).double().mean().item()
+        assert shared == pytest.approx(p_t + (1 - p_t) * both_clipped, abs=0.01), seen
+
+
+def test_documented_linear_defaults() -> None:
+    agent = MaxInPAgent(32, 5)
+    assert agent.gram_regularisation == 1e-3 and agent.horizon == 4000
+
+
 # ---- learning (slow tier) ----------------------------------------------------------------------------------
 
 LEARNING_SEEDS = range(3)
