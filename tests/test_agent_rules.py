@@ -148,25 +148,27 @@ def test_dts_second_best_fallback_never_repeats_the_first_arm_even_with_negative
 
 
 def test_passive_queries_every_ordered_pair_of_distinct_candidates_equally_often() -> None:
-    agent = PassiveAgent(4, 2, seed=0)
-    pairs = agent.pairs(torch.zeros(24_000, 4, 2))
-    counts = torch.zeros(4, 4)
+    # Five candidates: not a power of two, where some wrong offsets (first XOR k) would still be uniform.
+    agent = PassiveAgent(5, 2, seed=0)
+    pairs = agent.pairs(torch.zeros(24_000, 5, 2))
+    counts = torch.zeros(5, 5)
     counts.index_put_((pairs[:, 0], pairs[:, 1]), torch.ones(len(pairs)), accumulate=True)
     assert counts.diagonal().sum() == 0
-    off_diagonal = counts[~torch.eye(4, dtype=torch.bool)] / 24_000
-    assert (off_diagonal - 1 / 12).abs().max() < 0.01, counts  # 12 ordered pairs, 1/12 each (sd 0.0018)
+    off_diagonal = counts[~torch.eye(5, dtype=torch.bool)] / 24_000
+    assert (off_diagonal - 1 / 20).abs().max() < 0.01, counts  # 20 ordered pairs, 1/20 each (sd 0.0014)
 
 
 def test_agents_whose_particles_all_agree_still_query_two_distinct_candidates() -> None:
     # No disagreement anywhere: every variance is 0 and the masks of the first arm or the diagonal must decide.
+    # The best arm is arm 0, the one an unmasked argmax over all-zero variances would return.
     features = torch.eye(4, dtype=torch.float64)[None].expand(3, 4, 4)
-    agree = FixedParticles(torch.tensor([[0.0, 3.0, 2.0, 1.0]]).expand(3, 4))
+    agree = FixedParticles(torch.tensor([[3.0, 0.0, 2.0, 1.0]]).expand(3, 4))
     for agent_class in (BestArmThompsonAgent, InfomaxAgent):
         pairs = agent_class(4, 4, reward_model=agree, seed=0).pairs(features)
         assert (pairs[:, 0] != pairs[:, 1]).all(), agent_class.__name__
     # IDS: with no information the ratio is Δ² over the floor, so the least regretful pair, the top two, wins.
     pairs = InformationDirectedAgent(4, 4, reward_model=agree, seed=0).pairs(features)
-    assert (pairs == torch.tensor([1, 2])).all()
+    assert (pairs == torch.tensor([0, 2])).all()
 
 
 @settings(max_examples=20)
@@ -194,6 +196,25 @@ def test_ids_among_sampled_candidates_picks_the_best_pair_of_the_sample(seed: in
                     scores[(p, q)] = -information if rule == "max_variance" else regret**2 / max(information, 1e-12)
         assert tuple(pairs[b].tolist()) in scores
         assert scores[tuple(pairs[b].tolist())] == pytest.approx(min(scores.values()))
+
+
+def test_ids_with_num_sampled_at_least_n_is_ids_on_all_candidates() -> None:
+    model = FixedParticles(torch.randn(5, 3, generator=torch.Generator().manual_seed(0)))
+    features = torch.randn(20, 5, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    plain = InformationDirectedAgent(5, 3, reward_model=model, seed=0).pairs(features)
+    for num_sampled in (5, 6, 50):
+        agent = InformationDirectedAgent(5, 3, reward_model=model, num_sampled=num_sampled, seed=0)
+        assert torch.equal(agent.pairs(features), plain), num_sampled  # the same pairs, in the same order
+
+
+def test_ids_rule_is_compared_by_value_not_identity() -> None:
+    model = FixedParticles(torch.randn(5, 3, generator=torch.Generator().manual_seed(0)))
+    features = torch.randn(20, 5, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    rule = "".join(["max_", "variance"])  # equal to "max_variance" but another object, as if read from a config
+    built = InformationDirectedAgent(5, 3, reward_model=model, rule=rule, seed=0).pairs(features)
+    literal = InformationDirectedAgent(5, 3, reward_model=model, rule="max_variance", seed=0).pairs(features)
+    ratio = InformationDirectedAgent(5, 3, reward_model=model, rule="ratio", seed=0).pairs(features)
+    assert torch.equal(built, literal) and not torch.equal(literal, ratio)
 
 
 def test_multiset_design_is_lambda_i_plus_every_queried_difference() -> None:

@@ -127,8 +127,9 @@ def test_boltzmann_with_tiny_temperature_returns_the_top_two_candidates(seed: in
 def test_boltzmann_draws_follow_the_softmax() -> None:
     model = FixedParticles(torch.tensor([[1.0]]))
     features = torch.tensor([[[0.0], [0.5], [1.0]]], dtype=torch.float64).expand(20_000, 3, 1)
-    pairs = BoltzmannAgent(3, 1, reward_model=model, temperature=0.5, seed=0).pairs(features)
-    expected = torch.softmax(torch.tensor([0.0, 1.0, 2.0]), dim=0)
+    # τ = 0.4: logits 0, 1.25, 2.5 (not integers, which a floor division would leave alone)
+    pairs = BoltzmannAgent(3, 1, reward_model=model, temperature=0.4, seed=0).pairs(features)
+    expected = torch.softmax(torch.tensor([0.0, 1.25, 2.5]), dim=0)
     frequencies = torch.bincount(pairs[:, 0], minlength=3) / 20_000
     assert torch.allclose(frequencies, expected, atol=0.015)
 
