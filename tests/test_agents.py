@@ -314,8 +314,14 @@ def test_reward_model_instances_are_checked() -> None:
         build_reward_model(model, 5, seed=0, device="cpu", reward_model_kwargs={"num_particles": 2})
     with pytest.raises(TypeError, match="reward_model must be a name or follow the RewardModel protocol, got int"):
         build_reward_model(3, 5, seed=0, device="cpu", reward_model_kwargs=None)
-    with pytest.raises(ValueError, match=r"reward_model\.input_dim is 5, but the env's arms have 4 features"):
-        build_reward_model(model, 4, seed=0, device="cpu", reward_model_kwargs=None)
+    for env_dim in (4, 6):  # both directions
+        with pytest.raises(
+            ValueError, match=rf"reward_model\.input_dim is 5, but the env's arms have {env_dim} features"
+        ):
+            build_reward_model(model, env_dim, seed=0, device="cpu", reward_model_kwargs=None)
+    # Dimensions compared by value: 768 (an embedding size) is not one of Python's cached small ints.
+    wide = FixedParticles(torch.ones(2, 768))
+    assert build_reward_model(wide, int("768"), seed=0, device="cpu", reward_model_kwargs=None) is wide
 
 
 def test_candidate_and_feature_counts_are_checked() -> None:
@@ -344,3 +350,20 @@ def test_register_needs_a_non_empty_name_and_fixed_defaults_may_be_restated() ->
             duelgym.agents.register(name, lambda env, seed=None: None)
     agent = duelgym.agents.make("laplace-dts", duelgym.make("LinearDuel-v0"), seed=0, reward_model="laplace")
     assert type(agent.reward_model).__name__ == "LaplaceRewardModel"
+
+
+@pytest.mark.parametrize("pairs", [np.zeros((1, 2), dtype=np.int64), np.zeros(2, dtype=np.int64)])
+def test_observe_rejects_fewer_pairs_than_contexts(pairs: np.ndarray) -> None:
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=2)
+    obs, _ = env.reset(seed=0)
+    agent = duelgym.agents.make("passive", env, seed=0)
+    with pytest.raises(ValueError, match=rf"pairs must be an int array of shape \(2, 2\), got \({pairs.shape[0]},"):
+        agent.observe(obs, pairs, np.zeros(2))
+
+
+def test_the_batch_dimension_hint_is_only_for_a_single_observation() -> None:
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=2)
+    obs, _ = env.reset(seed=0)
+    agent = duelgym.agents.make("passive", env, seed=0)
+    with pytest.raises(ValueError, match=r"must have shape \(B, 32, 5\), got \(5,\)$"):  # a batch dimension won't do
+        agent.select({"arms": obs["arms"][0, 0]})
