@@ -1,5 +1,6 @@
 """Brute-force checks of the agents' selection rules that depend on their random particle order or on a batch:
-DTS's second-best fallback, BAI-TS's second arm and the multiset explorer's greedy allocation."""
+DTS's second-best fallback, BAI-TS's second arm, IDS among sampled candidates, passive's uniform pairs and the
+multiset explorer's greedy allocation and design; the disagreement measures entry by entry."""
 
 from __future__ import annotations
 
@@ -10,7 +11,22 @@ from fakes import FixedParticles
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from duelgym.agents import BestArmThompsonAgent, DoubleThompsonAgent, MultisetAgent
+from duelgym.agents import (
+    BestArmThompsonAgent,
+    BoltzmannAgent,
+    DoubleThompsonAgent,
+    InfomaxAgent,
+    InformationDirectedAgent,
+    MultisetAgent,
+    PassiveAgent,
+)
+from duelgym.agents.uncertainty import (
+    difference_variance,
+    expected_pair_regret,
+    flat_argmax_pairs,
+    mask_diagonal,
+    preference_variance,
+)
 
 
 def particle_orders(agent, batch: int) -> torch.Tensor:
@@ -129,3 +145,129 @@ def test_dts_second_best_fallback_never_repeats_the_first_arm_even_with_negative
     weights = torch.tensor([[-1.0, -2.0, -3.0, -4.0]]).expand(3, 4)
     pairs = DoubleThompsonAgent(4, 4, reward_model=FixedParticles(weights), seed=0).pairs(features)
     assert (pairs == torch.tensor([0, 1])).all()
+
+
+def test_passive_queries_every_ordered_pair_of_distinct_candidates_equally_often() -> None:
+    # Five candidates: not a power of two, where some wrong offsets (first XOR k) would still be uniform.
+    agent = PassiveAgent(5, 2, seed=0)
+    pairs = agent.pairs(torch.zeros(24_000, 5, 2))
+    counts = torch.zeros(5, 5)
+    counts.index_put_((pairs[:, 0], pairs[:, 1]), torch.ones(len(pairs)), accumulate=True)
+    assert counts.diagonal().sum() == 0
+    off_diagonal = counts[~torch.eye(5, dtype=torch.bool)] / 24_000
+    assert (off_diagonal - 1 / 20).abs().max() < 0.01, counts  # 20 ordered pairs, 1/20 each (sd 0.0014)
+
+
+def test_agents_whose_particles_all_agree_still_query_two_distinct_candidates() -> None:
+    # No disagreement anywhere: every variance is 0 and the masks of the first arm or the diagonal must decide.
+    # The best arm is arm 0, the one an unmasked argmax over all-zero variances would return.
+    features = torch.eye(4, dtype=torch.float64)[None].expand(3, 4, 4)
+    agree = FixedParticles(torch.tensor([[3.0, 0.0, 2.0, 1.0]]).expand(3, 4))
+    for agent_class in (BestArmThompsonAgent, InfomaxAgent):
+        pairs = agent_class(4, 4, reward_model=agree, seed=0).pairs(features)
+        assert (pairs[:, 0] != pairs[:, 1]).all(), agent_class.__name__
+    # IDS: with no information the ratio is Δ² over the floor, so the least regretful pair, the top two, wins.
+    pairs = InformationDirectedAgent(4, 4, reward_model=agree, seed=0).pairs(features)
+    assert (pairs == torch.tensor([0, 2])).all()
+
+
+@settings(max_examples=20)
+@given(seed=st.integers(0, 10**6), rule=st.sampled_from(["ratio", "max_variance"]))
+def test_ids_among_sampled_candidates_picks_the_best_pair_of_the_sample(seed: int, rule: str) -> None:
+    generator = torch.Generator().manual_seed(seed)
+    model = FixedParticles(torch.randn(5, 3, generator=generator))
+    features = torch.randn(4, 9, 3, generator=generator, dtype=torch.float64)
+    agent = InformationDirectedAgent(9, 3, reward_model=model, rule=rule, num_sampled=4, seed=seed)
+    replay = torch.Generator()
+    replay.set_state(agent.generator.get_state())
+    subsets = torch.rand((4, 9), generator=replay).argsort(dim=1)[:, :4]  # the candidates the agent draws
+    pairs = agent.pairs(features)
+    samples = model.sample_utilities(features)  # (M, B, N)
+    for b in range(4):
+        sample = subsets[b].tolist()
+        u = samples[:, b]
+        best = u[:, sample].max(dim=1).values  # the best of the sample under each particle
+        scores = {}
+        for p in sample:
+            for q in sample:
+                if p != q:
+                    information = torch.sigmoid(u[:, p] - u[:, q]).var(unbiased=False).item()
+                    regret = (2 * best - u[:, p] - u[:, q]).mean().item()
+                    scores[(p, q)] = -information if rule == "max_variance" else regret**2 / max(information, 1e-12)
+        assert tuple(pairs[b].tolist()) in scores
+        assert scores[tuple(pairs[b].tolist())] == pytest.approx(min(scores.values()))
+
+
+def test_ids_with_num_sampled_at_least_n_is_ids_on_all_candidates() -> None:
+    model = FixedParticles(torch.randn(5, 3, generator=torch.Generator().manual_seed(0)))
+    features = torch.randn(20, 5, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    plain = InformationDirectedAgent(5, 3, reward_model=model, seed=0).pairs(features)
+    for num_sampled in (5, 6, 50):
+        agent = InformationDirectedAgent(5, 3, reward_model=model, num_sampled=num_sampled, seed=0)
+        assert torch.equal(agent.pairs(features), plain), num_sampled  # the same pairs, in the same order
+
+
+def test_ids_rule_is_compared_by_value_not_identity() -> None:
+    model = FixedParticles(torch.randn(5, 3, generator=torch.Generator().manual_seed(0)))
+    features = torch.randn(20, 5, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    rule = "".join(["max_", "variance"])  # equal to "max_variance" but another object, as if read from a config
+    built = InformationDirectedAgent(5, 3, reward_model=model, rule=rule, seed=0).pairs(features)
+    literal = InformationDirectedAgent(5, 3, reward_model=model, rule="max_variance", seed=0).pairs(features)
+    ratio = InformationDirectedAgent(5, 3, reward_model=model, rule="ratio", seed=0).pairs(features)
+    assert torch.equal(built, literal) and not torch.equal(literal, ratio)
+
+
+def test_multiset_design_is_lambda_i_plus_every_queried_difference() -> None:
+    agent = MultisetAgent(5, 3, reward_model=FixedParticles(torch.ones(2, 3)), design_regularization=0.5, seed=0)
+    assert torch.equal(agent.design, 0.5 * torch.eye(3, dtype=torch.float64))
+    rng = np.random.default_rng(0)
+    expected = 0.5 * np.eye(3)
+    for _ in range(3):
+        arms = rng.standard_normal((4, 5, 3))
+        pairs = np.stack([rng.permutation(5)[:2] for _ in range(4)])
+        agent.observe({"arms": arms}, pairs, np.ones(4))
+        z = arms[np.arange(4), pairs[:, 0]] - arms[np.arange(4), pairs[:, 1]]
+        expected = expected + z.T @ z
+    np.testing.assert_allclose(agent.design.numpy(), expected, rtol=1e-6)
+
+
+def test_documented_defaults() -> None:
+    model = FixedParticles(torch.ones(1, 3))
+    assert BoltzmannAgent(4, 3, reward_model=model).temperature == 0.1
+    multiset = MultisetAgent(4, 3, reward_model=model)
+    assert multiset.tolerance == 0.1 and torch.equal(multiset.design, torch.eye(3, dtype=torch.float64))
+
+
+# ---- the disagreement measures themselves (duelgym.agents.uncertainty) ----------------------------------------
+
+
+@settings(max_examples=30)
+@given(seed=st.integers(0, 10**6), m=st.integers(1, 5), n=st.integers(2, 5))
+def test_disagreement_measures_match_their_definitions_entry_by_entry(seed: int, m: int, n: int) -> None:
+    samples = torch.randn(m, 2, n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    u = samples.numpy()
+    preference, regret = preference_variance(samples).numpy(), expected_pair_regret(samples).numpy()
+    first = torch.tensor([n - 1, 0])
+    difference = difference_variance(samples, first).numpy()
+    assert preference.shape == regret.shape == (2, n, n) and difference.shape == (2, n)
+    for b in range(2):
+        best = u[:, b].max(axis=1)
+        for i in range(n):
+            assert difference[b, i] == pytest.approx(np.var(u[:, b, int(first[b])] - u[:, b, i]), abs=1e-12)
+            for j in range(n):
+                p = 1 / (1 + np.exp(-(u[:, b, i] - u[:, b, j])))
+                assert preference[b, i, j] == pytest.approx(np.var(p), abs=1e-12)  # population variance
+                assert regret[b, i, j] == pytest.approx(np.mean(2 * best - u[:, b, i] - u[:, b, j]), abs=1e-12)
+
+
+@given(seed=st.integers(0, 10**6), batch=st.integers(1, 4), n=st.integers(2, 6))
+def test_flat_argmax_pairs_is_the_row_and_column_of_the_largest_entry(seed: int, batch: int, n: int) -> None:
+    scores = torch.randn(batch, n, n, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    masked = mask_diagonal(scores, -7.0)
+    eye = torch.eye(n, dtype=torch.bool)
+    assert (masked[:, eye] == -7.0).all() and torch.equal(masked[:, ~eye], scores[:, ~eye])
+    pairs = flat_argmax_pairs(scores)
+    assert pairs.shape == (batch, 2) and pairs.dtype == torch.int64
+    for b in range(batch):
+        i, j = pairs[b].tolist()
+        assert scores[b, i, j] == scores[b].max()

@@ -127,8 +127,9 @@ def test_boltzmann_with_tiny_temperature_returns_the_top_two_candidates(seed: in
 def test_boltzmann_draws_follow_the_softmax() -> None:
     model = FixedParticles(torch.tensor([[1.0]]))
     features = torch.tensor([[[0.0], [0.5], [1.0]]], dtype=torch.float64).expand(20_000, 3, 1)
-    pairs = BoltzmannAgent(3, 1, reward_model=model, temperature=0.5, seed=0).pairs(features)
-    expected = torch.softmax(torch.tensor([0.0, 1.0, 2.0]), dim=0)
+    # τ = 0.4: logits 0, 1.25, 2.5 (not integers, which a floor division would leave alone)
+    pairs = BoltzmannAgent(3, 1, reward_model=model, temperature=0.4, seed=0).pairs(features)
+    expected = torch.softmax(torch.tensor([0.0, 1.25, 2.5]), dim=0)
     frequencies = torch.bincount(pairs[:, 0], minlength=3) / 20_000
     assert torch.allclose(frequencies, expected, atol=0.015)
 
@@ -305,3 +306,76 @@ def test_register_rejects_duplicates_and_non_callables() -> None:
         duelgym.agents.register("dts", lambda env, seed=None: None)
     with pytest.raises(TypeError, match="factory must be callable"):
         duelgym.agents.register("new-agent", "not a factory")
+
+
+@pytest.mark.parametrize("name", ["bai-ts", "dts", "ids", "infomax"])
+def test_agents_that_compare_particles_run_with_two(name: str) -> None:
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=3)
+    obs, _ = env.reset(seed=0)
+    agent = duelgym.agents.make(name, env, seed=0, reward_model_kwargs={"num_particles": 2})
+    pairs = agent.select(obs)
+    assert (pairs[:, 0] != pairs[:, 1]).all()
+
+
+def test_reward_model_instances_are_checked() -> None:
+    from duelgym.agents.candidates import build_reward_model
+
+    model = FixedParticles(torch.ones(3, 5))
+    assert build_reward_model(model, 5, seed=0, device="cpu", reward_model_kwargs=None) is model
+    with pytest.raises(ValueError, match="reward_model_kwargs apply to a reward model given by name"):
+        build_reward_model(model, 5, seed=0, device="cpu", reward_model_kwargs={"num_particles": 2})
+    with pytest.raises(TypeError, match="reward_model must be a name or follow the RewardModel protocol, got int"):
+        build_reward_model(3, 5, seed=0, device="cpu", reward_model_kwargs=None)
+    for env_dim in (4, 6):  # both directions
+        with pytest.raises(
+            ValueError, match=rf"reward_model\.input_dim is 5, but the env's arms have {env_dim} features"
+        ):
+            build_reward_model(model, env_dim, seed=0, device="cpu", reward_model_kwargs=None)
+    # Dimensions compared by value: 768 (an embedding size) is not one of Python's cached small ints.
+    wide = FixedParticles(torch.ones(2, 768))
+    assert build_reward_model(wide, int("768"), seed=0, device="cpu", reward_model_kwargs=None) is wide
+
+
+def test_candidate_and_feature_counts_are_checked() -> None:
+    assert sorted(PassiveAgent(2, 1, seed=0).pairs(torch.zeros(50, 2, 1)).unique().tolist()) == [0, 1]
+    with pytest.raises(ValueError, match="num_candidates must be >= 2, got 1"):
+        PassiveAgent(1, 3)
+    with pytest.raises(ValueError, match="feature_dim must be >= 1, got 0"):
+        PassiveAgent(3, 0)
+
+
+def test_observe_rejects_float_pairs_and_names_the_first_bad_index() -> None:
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=2)
+    obs, _ = env.reset(seed=0)
+    agent = duelgym.agents.make("passive", env, seed=0)
+    with pytest.raises(ValueError, match=r"pairs must be an int array of shape \(2, 2\), got \(2, 2\) torch.float64"):
+        agent.observe(obs, np.zeros((2, 2)), np.zeros(2))
+    with pytest.raises(ValueError, match=r"pairs\[0, 1\] = 40 is not a candidate index"):
+        agent.observe(obs, np.array([[0, 40], [-1, 2]]), np.ones(2))
+    with pytest.raises(ValueError, match=r"must have shape \(B, 32, 5\), got \(1, 2, 32, 5\)$"):  # no batch hint
+        agent.select({"arms": obs["arms"][None]})
+
+
+def test_register_needs_a_non_empty_name_and_fixed_defaults_may_be_restated() -> None:
+    for name in ("", 3):
+        with pytest.raises(TypeError, match="name must be a non-empty str"):
+            duelgym.agents.register(name, lambda env, seed=None: None)
+    agent = duelgym.agents.make("laplace-dts", duelgym.make("LinearDuel-v0"), seed=0, reward_model="laplace")
+    assert type(agent.reward_model).__name__ == "LaplaceRewardModel"
+
+
+@pytest.mark.parametrize("pairs", [np.zeros((1, 2), dtype=np.int64), np.zeros(2, dtype=np.int64)])
+def test_observe_rejects_fewer_pairs_than_contexts(pairs: np.ndarray) -> None:
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=2)
+    obs, _ = env.reset(seed=0)
+    agent = duelgym.agents.make("passive", env, seed=0)
+    with pytest.raises(ValueError, match=rf"pairs must be an int array of shape \(2, 2\), got \({pairs.shape[0]},"):
+        agent.observe(obs, pairs, np.zeros(2))
+
+
+def test_the_batch_dimension_hint_is_only_for_a_single_observation() -> None:
+    env = duelgym.make_vec("LinearDuel-v0", num_envs=2)
+    obs, _ = env.reset(seed=0)
+    agent = duelgym.agents.make("passive", env, seed=0)
+    with pytest.raises(ValueError, match=r"must have shape \(B, 32, 5\), got \(5,\)$"):  # a batch dimension won't do
+        agent.select({"arms": obs["arms"][0, 0]})

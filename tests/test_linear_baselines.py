@@ -202,6 +202,86 @@ def test_bad_baseline_arguments_are_rejected(name: str, kwargs: dict, error: typ
         duelgym.agents.make(name, duelgym.make("LinearDuel-v0"), seed=0, **kwargs)
 
 
+def test_before_any_comparison_the_widths_are_euclidean_norms_over_root_lambda() -> None:
+    agent = MaxPairUCBAgent(4, 3, gram_regularisation=0.3)  # 1/λ not an integer
+    features = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert torch.equal(agent.gram, 0.3 * torch.eye(3, dtype=torch.float64))
+    assert agent.comparisons_seen == 0
+    assert torch.allclose(agent.arm_widths(features), features.norm(dim=-1) / math.sqrt(0.3))
+    expected = (features[:, :, None] - features[:, None, :]).norm(dim=-1) / math.sqrt(0.3)
+    assert torch.allclose(agent.pair_widths(features), expected)
+
+
+def fixed_estimate(agent_class: type, theta: list[float], **kwargs):
+    """An agent whose estimate θ̂ is ``theta`` and whose Gram matrix is still V = λI (λ = 1)."""
+    agent = agent_class(3, len(theta), gram_regularisation=1.0, **kwargs)
+    agent.reward_model.mean = torch.tensor(theta, dtype=torch.float64)
+    return agent
+
+
+def test_maxinp_with_two_active_arms_duels_them_even_when_the_runner_up_is_ruled_out() -> None:
+    # θ̂ = (1, 0): arm 0 is best, arm 2 (0.9, 0) the runner-up but close to arm 0, so its small width cannot make up
+    # its 0.1 gap (0.5 × 0.1 < 0.1); arm 1 (0, 5) is worse but far away, so its width keeps it active.
+    features = torch.tensor([[[1.0, 0.0], [0.0, 5.0], [0.9, 0.0]]], dtype=torch.float64)
+    agent = fixed_estimate(MaxInPAgent, [1.0, 0.0], confidence_width=0.5)
+    assert agent.active_set(features).tolist() == [[True, True, False]]
+    assert agent.pairs(features).tolist() == [[0, 1]]
+    # With β = 0 only the best arm is active, and its partner is the runner-up under θ̂.
+    alone = fixed_estimate(MaxInPAgent, [1.0, 0.0], confidence_width=0.0)
+    assert alone.active_set(features).tolist() == [[True, False, False]]
+    assert alone.pairs(features).tolist() == [[0, 2]]
+
+
+def test_colstim_shares_the_perturbation_with_the_probability_of_the_current_round() -> None:
+    # d = 1, T = 2: p_t = ln(2)/√t, below 1 from the first round on, so round t and t + 1 differ. Two independent
+    # draws are equal too when both are clipped to the same bound ±C, C = √(ln 2).
+    agent = CoLSTIMAgent(2, 1, horizon=2, seed=0)
+    bound = math.sqrt(math.log(2))
+    both_clipped = (1 - math.exp(-math.exp(-bound))) ** 2 + math.exp(-math.exp(bound)) ** 2
+    for seen in (0, 1, 3):
+        agent.comparisons_seen = seen
+        p_t = math.log(2) / math.sqrt(seen + 1)
+        shared = (agent.perturbations(40_000, 2).diff(dim=1) == 0).double().mean().item()
+        assert shared == pytest.approx(p_t + (1 - p_t) * both_clipped, abs=0.01), seen
+
+
+def test_documented_linear_defaults() -> None:
+    agent = MaxInPAgent(32, 5)
+    assert agent.gram_regularisation == 1e-3 and agent.horizon == 4000
+
+
+def test_maxinp_duels_two_distinct_active_arms_even_when_they_are_identical() -> None:
+    # Arms 1 and 2 are the same best arm, arm 0 is ruled out: every width among the active arms is 0, so only the
+    # masks (of the diagonal and of the inactive arms) keep the pair distinct and inside the active set.
+    features = torch.tensor([[[0.0, 0.0], [1.0, 0.0], [1.0, 0.0]]], dtype=torch.float64)
+    agent = fixed_estimate(MaxInPAgent, [1.0, 0.0], confidence_width=0.5)
+    assert agent.active_set(features).tolist() == [[False, True, True]]
+    assert agent.pairs(features).tolist() == [[1, 2]]
+
+
+def test_colstim_never_challenges_the_first_arm_with_itself_even_with_negative_utilities() -> None:
+    # Every utility is negative and β = 0, so a mask of 0 for the first arm (instead of −∞) would pick it again.
+    features = torch.tensor([[[1.0, 0.0], [2.0, 0.0], [3.0, 0.0]]], dtype=torch.float64).expand(200, 3, 2)
+    agent = fixed_estimate(CoLSTIMAgent, [-1.0, 0.0], confidence_width=0.0, seed=0)
+    pairs = agent.pairs(features)
+    assert (pairs[:, 0] != pairs[:, 1]).all()
+    runner_up = torch.where(pairs[:, 0] == 0, 1, 0)  # the best arm other than the first
+    assert torch.equal(pairs[:, 1], runner_up)
+
+
+def test_widths_of_nearly_identical_arms_are_zero_not_nan() -> None:
+    # ‖x_i − x_j‖²_{V⁻¹} computed as n_i + n_j − 2 x_iᵀV⁻¹x_j rounds below 0 for arms 10⁻⁹ apart.
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 1, 3, generator=generator, dtype=torch.float64)
+    features = torch.cat([x, x + 1e-9 * torch.randn(200, 1, 3, generator=generator, dtype=torch.float64)], dim=1)
+    agent = MaxPairUCBAgent(2, 3, gram_regularisation=1.0)
+    inner = features @ features.transpose(1, 2)
+    rounded = inner[:, 0, 0] + inner[:, 1, 1] - 2 * inner[:, 0, 1]
+    assert (rounded < 0).any(), "the case this test is about"
+    widths = agent.pair_widths(features)
+    assert torch.isfinite(widths).all() and (widths[:, 0, 1] < 1e-7).all()
+
+
 # ---- learning (slow tier) ----------------------------------------------------------------------------------
 
 LEARNING_SEEDS = range(3)

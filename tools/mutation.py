@@ -27,7 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Module -> the fast tests that cover it (the test command stops at the first failure).
 TESTS = {
     "duelgym/evaluation.py": ["tests/test_evaluation.py"],
-    "duelgym/oracle.py": ["tests/test_oracle.py"],
+    # HuggingFaceRater's batching is checked in test_llm_env.py (against one text at a time, with a tiny GPT-2).
+    "duelgym/oracle.py": [
+        "tests/test_oracle.py",
+        "tests/test_llm_env.py::test_hugging_face_rater_gives_the_same_p_first_batched_as_one_pair_at_a_time",
+    ],
     **{
         f"agents/reward_models/{name}.py": ["tests/test_reward_models.py"]
         for name in ("metrics", "enn", "point", "laplace", "training", "networks")
@@ -36,6 +40,12 @@ TESTS = {
         f"agents/{name}.py": ["tests/test_agents.py", "tests/test_agent_rules.py"]
         for name in ("bai_ts", "boltzmann", "candidates", "dts", "ids", "infomax", "multiset", "passive",
                      "registry", "uncertainty")
+    },
+    # The linear dueling-bandit baselines. agents/base.py is left out: it holds only the Agent and RewardModel
+    # protocols (signatures and docstrings, no logic to mutate).
+    **{
+        f"agents/{name}.py": ["tests/test_linear_baselines.py", "tests/test_agents.py"]
+        for name in ("colstim", "linear_confidence", "maxinp", "maxpairucb")
     },
 }  # fmt: skip
 
