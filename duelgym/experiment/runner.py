@@ -234,8 +234,10 @@ def run_all(
         prepared: The config's :func:`plan`, if already made.
         jobs: Runs in parallel: ``1`` runs them one after the other in this process; more fork that many worker
             processes (one torch thread each), which share what the runs share (the LM, candidates, eval
-            matrices) and run whole (agent, seed) runs, longest first. Every run is seeded on its own, so the
-            results are the same for any ``jobs``; only their order differs (a run's own results stay in order).
+            matrices) and run whole (agent, seed) runs, longest first. Every run is seeded on its own and uses one
+            torch thread (also with ``jobs=1``: float reductions depend on thread counts), so the results are the
+            same for any ``jobs`` and any number of cores; only their order differs (a run's own results stay in
+            order).
 
     :func:`metric_of` names the metric and its direction.
     """
@@ -245,12 +247,17 @@ def run_all(
     recorded = set(store.recorded) if store is not None else set()
     pending = _pending(prepared, store)
     if jobs == 1 or len(pending) <= 1:
-        for name, seed in pending:
-            if on_start is not None:
-                on_start(name, seed)
-            yield from _run_one(prepared, name, seed, store, recorded, checkpoint_seconds)
-            if store is not None:
-                store.finish(name, seed)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # as in a worker: float reductions, hence results, do not depend on thread counts
+        try:
+            for name, seed in pending:
+                if on_start is not None:
+                    on_start(name, seed)
+                yield from _run_one(prepared, name, seed, store, recorded, checkpoint_seconds)
+                if store is not None:
+                    store.finish(name, seed)
+        finally:
+            torch.set_num_threads(threads)
         return
     workers = min(jobs, len(pending))
     yield from _run_parallel(prepared, pending, store, recorded, workers, on_start, checkpoint_seconds)
