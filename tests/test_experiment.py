@@ -633,6 +633,25 @@ def test_the_llm_win_rate_is_evaluation_win_rate_and_checks_the_rater(tmp_path: 
     assert sorted(split.eval_env.unwrapped.prompts + split.probe_env().unwrapped.prompts) == sorted(prompts)
 
 
+@pytest.mark.slow
+def test_the_llm_setup_gives_the_same_features_whatever_the_callers_thread_count() -> None:
+    import numpy as np
+    import torch
+
+    from duelgym.experiment.runner import plan
+
+    config = RunConfig(env="LLMDuel-v0", eval_prompts=20, num_candidates=16, queries=64, agents=("passive",))
+    features = []
+    threads = torch.get_num_threads()
+    try:
+        for count in (2, 1):
+            torch.set_num_threads(count)
+            features.append(plan(config).experiment.eval_features)
+    finally:
+        torch.set_num_threads(threads)
+    np.testing.assert_array_equal(features[0], features[1])  # 2 threads change the last bits without one thread
+
+
 def test_state_of_generators_sets_scalars_and_text_round_trips_and_unsaveable_values_are_named() -> None:
     import io
     import random

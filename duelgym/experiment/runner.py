@@ -8,6 +8,7 @@ into a results directory (:class:`~duelgym.experiment.store.ResultsStore`) with 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import queue
@@ -126,12 +127,26 @@ def resolve_agents(config: RunConfig, env: Any) -> tuple[tuple[str, ...], dict[s
     return tuple(agents), left_out
 
 
+@contextlib.contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run the block with one torch thread (restored afterwards). Float reductions, hence an LM's features and a
+    reward model's updates, change in their last bits with the thread count, so everything that determines results
+    runs on one thread: the same numbers on any machine, and for any ``jobs``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def plan(config: RunConfig) -> Plan:
-    """Check ``config`` and build what its runs share; every bad input is a ``ConfigError`` raised here, before a
-    run starts or anything is written."""
+    """Check ``config`` and build what its runs share (with one torch thread); every bad input is a ``ConfigError``
+    raised here, before a run starts or anything is written."""
     device = run_device(config.device)
-    experiment = experiment_kind(config.env)(config, device)
-    agents, left_out = resolve_agents(config, experiment.probe_env())
+    with one_torch_thread():
+        experiment = experiment_kind(config.env)(config, device)
+        agents, left_out = resolve_agents(config, experiment.probe_env())
     return Plan(config, device, experiment, agents, left_out)
 
 
@@ -234,10 +249,10 @@ def run_all(
         prepared: The config's :func:`plan`, if already made.
         jobs: Runs in parallel: ``1`` runs them one after the other in this process; more fork that many worker
             processes (one torch thread each), which share what the runs share (the LM, candidates, eval
-            matrices) and run whole (agent, seed) runs, longest first. Every run is seeded on its own and uses one
-            torch thread (also with ``jobs=1``: float reductions depend on thread counts), so the results are the
-            same for any ``jobs`` and any number of cores; only their order differs (a run's own results stay in
-            order).
+            matrices) and run whole (agent, seed) runs, longest first. Every run is seeded on its own and, like
+            :func:`plan` and the sampling of shared candidates, uses one torch thread (:func:`one_torch_thread`),
+            so the results are the same for any ``jobs`` and any number of cores; only their order differs (a
+            run's own results stay in order).
 
     :func:`metric_of` names the metric and its direction.
     """
@@ -246,21 +261,17 @@ def run_all(
     checkpoint_seconds = check_finite("checkpoint_seconds", checkpoint_seconds, minimum=0.0)
     recorded = set(store.recorded) if store is not None else set()
     pending = _pending(prepared, store)
-    if jobs == 1 or len(pending) <= 1:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # as in a worker: float reductions, hence results, do not depend on thread counts
-        try:
+    with one_torch_thread():  # as in a worker: results do not depend on thread counts
+        if jobs == 1 or len(pending) <= 1:
             for name, seed in pending:
                 if on_start is not None:
                     on_start(name, seed)
                 yield from _run_one(prepared, name, seed, store, recorded, checkpoint_seconds)
                 if store is not None:
                     store.finish(name, seed)
-        finally:
-            torch.set_num_threads(threads)
-        return
-    workers = min(jobs, len(pending))
-    yield from _run_parallel(prepared, pending, store, recorded, workers, on_start, checkpoint_seconds)
+            return
+        workers = min(jobs, len(pending))
+        yield from _run_parallel(prepared, pending, store, recorded, workers, on_start, checkpoint_seconds)
 
 
 def _worker(index: int, prepared: Plan, store: ResultsStore | None, recorded: set[tuple[str, int, int]],
