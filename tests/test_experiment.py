@@ -565,6 +565,8 @@ def test_the_headline_intervals_come_from_resampled_seeds() -> None:
     assert low < reached["multipliers"]["passive"]["value"] < high
     assert summarize(win_rate_records(noise=0.01), "win_rate", True, ceiling=0.8) == summary  # seeded bootstrap
     assert "targets" not in summarize(win_rate_records(), "win_rate", True)  # no ceiling, no fixed targets
+    partial = [r for r in win_rate_records() if not (r["agent"] == "fast" and r["seed"] == 4)]
+    assert "targets" not in summarize(partial, "win_rate", True, ceiling=0.8)  # unpaired seeds: no headline yet
 
 
 def test_summary_multiplier_is_passive_queries_over_the_agents() -> None:

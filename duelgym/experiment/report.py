@@ -136,7 +136,8 @@ def summarize(
 
     With a ``ceiling`` (the learnable ceiling of the metric, e.g. from ``benchmarks/llm_ceiling.py``), the
     summary also has ``ceiling`` and ``targets`` (the start value 0.5 plus each of :data:`TARGET_FRACTIONS` of
-    the ceiling's gain over it; win rates only), and each agent a list ``targets`` from :func:`reach_targets`.
+    the ceiling's gain over it; win rates only), and each agent a list ``targets`` from :func:`reach_targets`
+    (left out while the agents have run different numbers of seeds, e.g. while a run is still going).
     """
     agent_curves = curves(records)
     target = float(agent_curves["passive"][1][:, -1].mean()) if "passive" in agent_curves else None
@@ -161,7 +162,8 @@ def summarize(
             entry["cumulative_regret_stderr"] = _stderr(regret[1][:, -1])
         agents[agent] = entry
     summary = {"metric": metric, "higher_is_better": higher_is_better, "target": target, "agents": agents}
-    if ceiling is not None and agent_curves:
+    seed_counts = {len(values) for _, values in agent_curves.values()}
+    if ceiling is not None and len(seed_counts) == 1:  # a partial run (some seeds missing) has no paired headline
         start = 0.5
         targets = [start + fraction * (ceiling - start) for fraction in TARGET_FRACTIONS]
         summary["ceiling"] = float(ceiling)
