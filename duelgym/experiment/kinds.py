@@ -313,10 +313,12 @@ class LLMExperiment(ExperimentKind):
 
     @classmethod
     def learnable_ceiling(cls, config: RunConfig) -> float | None:
-        """:data:`LEARNABLE_CEILING` on the embedded default with 64 candidates (any feedback temperature: scoring
-        uses the fixed reference rater); ``None`` for other prompts, raters, LMs or candidate counts."""
+        """:data:`LEARNABLE_CEILING` on the embedded default with 64 candidates and 300 eval prompts, where it was
+        measured (any feedback temperature: scoring uses the fixed reference rater); ``None`` for other prompts,
+        raters, LMs, candidate or eval-prompt counts."""
         changed = set(config.env_kwargs) - {"temperature"}
-        return LEARNABLE_CEILING if not changed and config.num_candidates == 64 else None
+        measured = config.num_candidates == 64 and config.eval_prompts == 300
+        return LEARNABLE_CEILING if not changed and measured else None
 
     def warm_up(self) -> None:
         """Sample the candidates of every training prompt (each prompt's own seed: the same as sampled lazily)."""
