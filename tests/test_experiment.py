@@ -65,6 +65,16 @@ def test_evaluations_are_dense_early_then_evenly_spread_on_a_log_axis() -> None:
     assert RunConfig().queries_of("dts") == 6400
 
 
+def test_the_learnable_ceiling_applies_only_where_it_was_measured() -> None:
+    from duelgym.experiment.kinds import LEARNABLE_CEILING, LLMExperiment, SyntheticExperiment
+
+    assert LLMExperiment.learnable_ceiling(RunConfig()) == LEARNABLE_CEILING == 0.951
+    assert LLMExperiment.learnable_ceiling(RunConfig(env_kwargs={"temperature": 1.0})) == LEARNABLE_CEILING
+    for other in ({"env_kwargs": {"prompts": ["sort 1 2"]}}, {"num_candidates": 16}, {"eval_prompts": 50}):
+        assert LLMExperiment.learnable_ceiling(RunConfig(**other)) is None, other
+    assert SyntheticExperiment.learnable_ceiling(RunConfig(env="LinearDuel-v0")) is None
+
+
 def test_the_baselines_budget_follows_the_command_line() -> None:
     from duelgym.experiment.cli import build_parser, config_from
 
