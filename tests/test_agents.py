@@ -266,6 +266,20 @@ def test_the_enn_variants_of_passive_and_boltzmann_use_the_enn_and_refuse_anothe
             duelgym.agents.make(f"{name}-enn", env, reward_model="point")
 
 
+def test_arm_features_must_be_a_matrix_and_fixed_defaults_compare_by_value() -> None:
+    from duelgym.agents.registry import arm_features_shape
+
+    for shape in ((3,), (2, 3, 4)):
+        env = gym.make("CartPole-v1")
+        env.observation_space = gym.spaces.Dict({"arms": gym.spaces.Box(-1, 1, shape)})
+        with pytest.raises(ValueError, match=r"agent 'dts' needs candidates described by features"):
+            arm_features_shape(env, "dts")
+    linear = duelgym.make_vec("LinearDuel-v0", num_envs=2)
+    assert arm_features_shape(linear) == (32, 5)
+    same = "".join(["e", "nn"])  # equal to the fixed "enn" but not the same object
+    assert duelgym.agents.make("passive-enn", linear, reward_model=same, seed=0).reward_model.num_particles >= 2
+
+
 def test_agents_say_when_they_cannot_run_on_an_env() -> None:
     for name in ("laplace-dts", "maxinp", "colstim", "maxpairucb"):
         with pytest.raises(ValueError, match=rf"agent '{name}' needs candidates described by features"):
