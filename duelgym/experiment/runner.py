@@ -33,7 +33,7 @@ from duelgym.experiment.kinds import ExperimentKind, experiment_kind
 from duelgym.experiment.state import StateMismatch, extract_state, restore_state
 from duelgym.experiment.store import ResultsStore, write_reports
 
-__all__ = ["CHECKPOINT_SECONDS", "Plan", "RunResult", "execute", "metric_of", "plan", "report_settings", "run_all",
+__all__ = ["CHECKPOINT_SECONDS", "Plan", "RunResult", "execute", "plan", "report_settings", "run_all",
            "run_device"]  # fmt: skip
 
 
@@ -168,8 +168,7 @@ def _pending(prepared: Plan, store: ResultsStore | None) -> list[tuple[str, int]
                     store.finish(name, seed)
                 continue
             pending.append((name, seed))
-    order = sorted(range(len(pending)), key=lambda i: (-config.queries_of(pending[i][0]), i))
-    return [pending[i] for i in order]
+    return sorted(pending, key=lambda task: -config.queries_of(task[0]))  # stable: ties keep their order
 
 
 def _run_one(
@@ -254,7 +253,7 @@ def run_all(
             so the results are the same for any ``jobs`` and any number of cores; only their order differs (a
             run's own results stay in order).
 
-    :func:`metric_of` names the metric and its direction.
+    :func:`report_settings` names the metric and its direction.
     """
     prepared = prepared or plan(config)
     jobs = check_int("jobs", jobs, minimum=1)
@@ -370,12 +369,6 @@ def _run_parallel(
             worker.join()
 
 
-def metric_of(config: RunConfig) -> tuple[str, bool]:
-    """(metric name, higher is better) of a config's env."""
-    kind = experiment_kind(config.env)
-    return kind.metric, kind.higher_is_better
-
-
 def report_settings(config: RunConfig) -> tuple[str, bool, float | None]:
     """(metric name, higher is better, learnable ceiling or ``None``) of a config: what :func:`write_reports` takes."""
     kind = experiment_kind(config.env)
@@ -421,7 +414,8 @@ def execute(
             raise ConfigError(f"--log-format {','.join(log_formats)}: {error}") from error
     if store.recorded and display:
         console.print(f"resuming the run in {out}: {len(store.recorded)} results already written")
-    metric = metric_of(config)[0]
+    settings = report_settings(config)
+    metric = settings[0]
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
                TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
     with Progress(*columns, console=console, disable=not display) as progress:
@@ -438,4 +432,4 @@ def execute(
                 logger.dump(step=result.queries)
             progress.update(tasks[result.agent, result.seed], completed=result.queries,
                             status=f"{metric} {result.value:.3f}")  # fmt: skip
-    return write_reports(out, *report_settings(config))
+    return write_reports(out, *settings)

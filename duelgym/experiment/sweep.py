@@ -39,11 +39,10 @@ def point_name(point: dict[str, Any]) -> str:
 
 
 def run_job(config: dict[str, Any], out: str) -> str:
-    """One job: run ``config`` (one agent, one seed) into ``out`` with one torch thread. Returns ``out``."""
-    import torch
+    """One job: run ``config`` (one agent, one seed) into ``out`` (on one torch thread, as every run). Returns
+    ``out``."""
     from rich.console import Console
 
-    torch.set_num_threads(1)
     execute(RunConfig.from_dict(config), Path(out), Console(quiet=True), display=False)
     return out
 
