@@ -32,6 +32,11 @@ def trained(agent_class: type, seed: int, n: int = 6, d: int = 3, comparisons: i
     return agent, arms[rows, pairs[:, 0]] - arms[rows, pairs[:, 1]]
 
 
+def held_out_contexts(seed: int) -> np.ndarray:
+    """4 new contexts of 6 arms in 3 dimensions, independent of the agent's training data: (4, 6, 3)."""
+    return np.random.default_rng(seed + 1).standard_normal((4, 6, 3))
+
+
 def naive_quantities(agent, z: np.ndarray, features: np.ndarray):
     """θ̂, V⁻¹, utility and width functions computed independently of the agent, with plain numpy."""
     d = features.shape[-1]
@@ -49,7 +54,7 @@ def naive_quantities(agent, z: np.ndarray, features: np.ndarray):
 @settings(max_examples=20)
 def test_maxinp_is_the_brute_force_widest_pair_of_the_active_set(seed: int, width: float | None) -> None:
     agent, z = trained(MaxInPAgent, seed, confidence_width=width)
-    features = np.random.default_rng(seed + 1).standard_normal((4, 6, 3))
+    features = held_out_contexts(seed)
     pairs = agent.pairs(torch.as_tensor(features)).numpy()
     theta, gram, norm = naive_quantities(agent, z, features)
     assert np.allclose(agent.gram.numpy(), gram)
@@ -74,7 +79,7 @@ def test_maxinp_is_the_brute_force_widest_pair_of_the_active_set(seed: int, widt
 @settings(max_examples=20)
 def test_maxpairucb_is_the_brute_force_maximum_of_its_index(seed: int, width: float | None) -> None:
     agent, z = trained(MaxPairUCBAgent, seed, confidence_width=width)
-    features = np.random.default_rng(seed + 1).standard_normal((4, 6, 3))
+    features = held_out_contexts(seed)
     pairs = agent.pairs(torch.as_tensor(features)).numpy()
     theta, _, norm = naive_quantities(agent, z, features)
     beta = agent.confidence_width
@@ -94,7 +99,7 @@ def test_maxpairucb_is_the_brute_force_maximum_of_its_index(seed: int, width: fl
 def test_colstim_follows_its_rule_given_its_perturbations(seed: int, seen: int) -> None:
     agent, z = trained(CoLSTIMAgent, seed)
     agent.comparisons_seen = seen  # round t = seen + 1 sets p_t
-    features = np.random.default_rng(seed + 1).standard_normal((4, 6, 3))
+    features = held_out_contexts(seed)
     state = agent.generator.get_state()
     pairs = agent.pairs(torch.as_tensor(features)).numpy()
     agent.generator.set_state(state)
