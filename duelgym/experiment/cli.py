@@ -1,4 +1,5 @@
-"""The ``duelgym`` command: ``duelgym run`` compares agents and writes results; ``duelgym report DIR`` redraws them.
+"""The ``duelgym`` command: ``duelgym run`` compares agents and writes results; ``duelgym online`` runs online RLHF
+schedules; ``duelgym report DIR`` redraws either kind of results.
 
 Bad user input (a :class:`~duelgym.experiment.config.ConfigError`, or a config value :class:`RunConfig` rejects)
 ends the command with a one-line ``error: …``; any other exception is a bug and shows its traceback.
@@ -16,7 +17,9 @@ from typing import Any
 
 from rich.console import Console
 
+from duelgym.agents.online import KL_ESTIMATORS, SCHEDULES
 from duelgym.experiment.config import BASELINE_QUERIES, QUICK, ConfigError, RunConfig
+from duelgym.experiment.online import ONLINE_QUICK, OnlineConfig, execute_online, write_online_reports
 from duelgym.experiment.report import summary_markdown
 from duelgym.experiment.runner import CHECKPOINT_SECONDS, execute, report_settings
 from duelgym.experiment.store import read_config, write_reports
@@ -83,6 +86,24 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--workers", type=int, default=2, help="parallel jobs (one torch thread each)")
     sweep.add_argument("--out", type=Path, default=Path("results/sweep"), help="one results directory per grid point")
     sweep.add_argument("--quick", action="store_true", help="the --quick budget for every job")
+    online = commands.add_parser("online", help="online RLHF on LLMDuel-v0: offline, periodic, online and online-ids "
+                                 "schedules train the policy LM; writes metrics, summary and curves")  # fmt: skip
+    online.add_argument("--schedules", default="", help="comma list (default offline,periodic,online,online-ids; "
+                        f"known: {', '.join(SCHEDULES)})")  # fmt: skip
+    online.add_argument("--seeds", type=parse_seeds, default=None, help="a count (3) or a list (0,1,2); default 3")
+    online.add_argument("--batches", type=int, default=None, help="query batches per run (default 64)")
+    online.add_argument("--batch-size", type=int, default=None, help="prompts (queries) per batch (default 16)")
+    online.add_argument("--env-kwargs", type=parse_json, default={}, help="JSON object of LLMDuel-v0 keyword arguments")
+    for name in ("nudge", "kl-weight", "anchor-rate", "learning-rate"):
+        online.add_argument(f"--{name}", type=float, default=None, help="policy update setting (see README)")
+    online.add_argument("--kl", choices=KL_ESTIMATORS, default=None, help="KL estimator (default exact)")
+    online.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    online.add_argument("--out", type=Path, default=Path("results/online"), help="results directory (default "
+                        "results/online); rerunning the same config there resumes it")  # fmt: skip
+    online.add_argument("--quick", action="store_true", help="a run of about 2 minutes: fewer batches and seeds")
+    online.add_argument("--jobs", type=int, default=2, help="runs in parallel processes (default 2; same results)")
+    online.add_argument("--checkpoint-seconds", type=float, default=CHECKPOINT_SECONDS, help="seconds of work between "
+                        f"checkpoints of a run (default {CHECKPOINT_SECONDS:g})")  # fmt: skip
     report = commands.add_parser("report", help="redraw summary and curves of a results directory from metrics.jsonl")
     report.add_argument("directory", type=Path)
     return parser
@@ -125,12 +146,45 @@ def command_run(args: argparse.Namespace, console: Console) -> None:
     console.print(f"{time.perf_counter() - start:.0f} s; results in {out}/ (curves: {out / 'curves.png'})")
 
 
+def online_config_from(args: argparse.Namespace) -> OnlineConfig:
+    values: dict[str, Any] = dict(ONLINE_QUICK) if args.quick else {}
+    given = {
+        "seeds": args.seeds, "batches": args.batches, "batch_size": args.batch_size, "env_kwargs": args.env_kwargs,
+        "nudge": args.nudge, "kl_weight": args.kl_weight, "anchor_rate": args.anchor_rate,
+        "learning_rate": args.learning_rate, "kl": args.kl, "device": args.device,
+        "schedules": tuple(s.strip() for s in args.schedules.split(",") if s.strip()) or None,
+    }  # fmt: skip
+    values.update({k: v for k, v in given.items() if v is not None})
+    try:
+        return OnlineConfig(**values)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(str(error)) from error
+
+
+def command_online(args: argparse.Namespace, console: Console) -> None:
+    config = online_config_from(args)
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {args.jobs}")
+    if not math.isfinite(args.checkpoint_seconds) or args.checkpoint_seconds < 0:
+        raise ConfigError(f"--checkpoint-seconds must be a finite number >= 0, got {args.checkpoint_seconds}")
+    start = time.perf_counter()
+    execute_online(config, args.out, console, jobs=args.jobs, checkpoint_seconds=args.checkpoint_seconds)
+    console.print((args.out / "summary.md").read_text(), soft_wrap=True, markup=False)
+    console.print(f"{time.perf_counter() - start:.0f} s; results in {args.out}/ (curves: {args.out / 'curves.png'}; "
+                  f"policies: {args.out / 'policies'})")  # fmt: skip
+
+
 def command_report(args: argparse.Namespace, console: Console) -> None:
     directory: Path = args.directory
     if not (directory / "metrics.jsonl").is_file() or not (directory / "config.json").is_file():
         raise ConfigError(f"{directory} has no metrics.jsonl and config.json (not a results directory)")
+    stored = read_config(directory / "config.json")
+    if stored.get("kind") == "online":
+        write_online_reports(directory)
+        console.print((directory / "summary.md").read_text(), soft_wrap=True, markup=False)
+        return
     try:
-        config = RunConfig.from_dict(read_config(directory / "config.json"))
+        config = RunConfig.from_dict(stored)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{directory / 'config.json'} does not hold a valid config: {error}") from error
     summary = write_reports(directory, *report_settings(config))
@@ -147,7 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     console = Console()
     try:
-        {"run": command_run, "sweep": command_sweep, "report": command_report}[args.command](args, console)
+        commands = {"run": command_run, "sweep": command_sweep, "online": command_online, "report": command_report}
+        commands[args.command](args, console)
     except ConfigError as error:
         raise SystemExit(f"error: {error}") from error
 

@@ -125,14 +125,16 @@ def reach_targets(
 
 
 def summarize(
-    records: list[dict[str, Any]], metric: str, higher_is_better: bool, ceiling: float | None = None
-) -> dict[str, Any]:
-    """The ``summary.json`` schema: metric, target (passive's final mean), fixed targets and per-agent figures.
+    records: list[dict[str, Any]], metric: str, higher_is_better: bool, ceiling: float | None = None,
+    baseline: str = "passive",
+) -> dict[str, Any]:  # fmt: skip
+    """The ``summary.json`` schema: metric, target (the baseline's final mean), fixed targets and per-agent figures.
 
-    ``queries_to_target`` interpolates the query count after which each agent's mean curve stays at passive's
-    final mean (``null`` when it does not, or when there is no passive run): passive's own curve is noisy near its
-    plateau, and a first crossing would credit it with an early fluctuation. ``multiplier`` = passive's queries
-    to that target / the agent's.
+    ``queries_to_target`` interpolates the query count after which each agent's mean curve stays at the
+    ``baseline`` agent's final mean (``passive`` for ``duelgym run``, ``offline`` for ``duelgym online``; ``null``
+    when it does not, or when the baseline did not run): the baseline's own curve is noisy near its plateau, and a
+    first crossing would credit it with an early fluctuation. ``multiplier`` = the baseline's queries to that
+    target / the agent's.
 
     With a ``ceiling`` (the learnable ceiling of the metric, e.g. from ``benchmarks/llm_ceiling.py``), the
     summary also has ``ceiling`` and ``targets`` (the start value 0.5 plus each of :data:`TARGET_FRACTIONS` of
@@ -140,11 +142,12 @@ def summarize(
     (left out while the agents have run different numbers of seeds, e.g. while a run is still going).
     """
     agent_curves = curves(records)
-    target = float(agent_curves["passive"][1][:, -1].mean()) if "passive" in agent_curves else None
-    baseline = None
+    target = float(agent_curves[baseline][1][:, -1].mean()) if baseline in agent_curves else None
+    baseline_reach = None
     if target is not None:
-        queries, values = agent_curves["passive"]
-        baseline = queries_to_target(np.column_stack([queries, values.mean(axis=0)]), target, higher_is_better, True)
+        queries, values = agent_curves[baseline]
+        baseline_reach = queries_to_target(np.column_stack([queries, values.mean(axis=0)]), target, higher_is_better,
+                                           True)  # fmt: skip
     agents = {}
     for agent, (queries, values) in sorted(agent_curves.items()):
         reach = None
@@ -154,14 +157,15 @@ def summarize(
             "final_mean": float(values[:, -1].mean()),
             "final_stderr": _stderr(values[:, -1]),
             "queries_to_target": reach,
-            "multiplier": data_efficiency_multiplier(baseline, reach),
+            "multiplier": data_efficiency_multiplier(baseline_reach, reach),
         }
         regret = curves([r for r in records if r["agent"] == agent], "cumulative_regret").get(agent)
         if regret is not None:
             entry["cumulative_regret_mean"] = float(regret[1][:, -1].mean())
             entry["cumulative_regret_stderr"] = _stderr(regret[1][:, -1])
         agents[agent] = entry
-    summary = {"metric": metric, "higher_is_better": higher_is_better, "target": target, "agents": agents}
+    summary = {"metric": metric, "higher_is_better": higher_is_better, "target": target, "baseline": baseline,
+               "agents": agents}  # fmt: skip
     seed_counts = {len(values) for _, values in agent_curves.values()}
     if ceiling is not None and len(seed_counts) == 1:  # a partial run (some seeds missing) has no paired headline
         start = 0.5
@@ -177,7 +181,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     """The summary as a Markdown table."""
     metric = summary["metric"].replace("_", " ")
     regret = any("cumulative_regret_mean" in a for a in summary["agents"].values())
-    header = f"| agent | final {metric} | queries to passive's final | multiplier vs passive |"
+    baseline = summary.get("baseline", "passive")
+    header = f"| agent | final {metric} | queries to {baseline}'s final | multiplier vs {baseline} |"
     rule = "|---|---|---|---|"
     if regret:
         header += " cumulative regret |"
@@ -191,8 +196,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             mean, error = entry.get("cumulative_regret_mean", float("nan")), entry.get("cumulative_regret_stderr", 0.0)
             line += f" {mean:,.1f} ± {error:.1f} |"
         lines.append(line)
-    target = "none (no passive run)" if summary["target"] is None else f"{summary['target']:.4f}"
-    text = f"Target (passive's final {metric}): {target}\n\n" + "\n".join(lines) + "\n"
+    target = f"none (no {baseline} run)" if summary["target"] is None else f"{summary['target']:.4f}"
+    text = f"Target ({baseline}'s final {metric}): {target}\n\n" + "\n".join(lines) + "\n"
     if "targets" in summary:
         text += "\n" + _targets_markdown(summary)
     return text

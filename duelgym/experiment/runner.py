@@ -34,7 +34,7 @@ from duelgym.experiment.state import StateMismatch, extract_state, restore_state
 from duelgym.experiment.store import ResultsStore, write_reports
 
 __all__ = ["CHECKPOINT_SECONDS", "Plan", "RunResult", "execute", "plan", "report_settings", "run_all",
-           "run_device"]  # fmt: skip
+           "run_device", "run_parallel"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -269,12 +269,17 @@ def run_all(
                 if store is not None:
                     store.finish(name, seed)
             return
+        prepared.experiment.warm_up()  # compute what runs share once, before the workers inherit it
         workers = min(jobs, len(pending))
-        yield from _run_parallel(prepared, pending, store, recorded, workers, on_start, checkpoint_seconds)
+        yield from run_parallel(prepared, pending, store, recorded, workers, on_start, checkpoint_seconds, _run_one)
 
 
-def _worker(index: int, prepared: Plan, store: ResultsStore | None, recorded: set[tuple[str, int, int]],
-            checkpoint_seconds: float, tasks: Any, results: Any, acks: Any) -> None:  # fmt: skip
+#: ``run_one(prepared, name, seed, store, recorded, checkpoint_seconds, before_checkpoint)``: one run's results.
+RunOne = Callable[..., Iterator[RunResult]]
+
+
+def _worker(index: int, prepared: Any, store: ResultsStore | None, recorded: set[tuple[str, int, int]],
+            checkpoint_seconds: float, run_one: RunOne, tasks: Any, results: Any, acks: Any) -> None:  # fmt: skip
     """Worker process ``index``: runs (agent, seed) tasks until ``None``, sending (index, "start" | "result" |
     "done" | "error", ...) messages to the parent, which acknowledges each result on ``acks`` once written. It
     exits within a second of the parent's death (a killed ``duelgym run`` leaves no worker behind to write
@@ -300,7 +305,7 @@ def _worker(index: int, prepared: Plan, store: ResultsStore | None, recorded: se
         while (task := tasks.get()) is not None:
             name, seed = task
             results.put((index, "start", name, seed))
-            for result in _run_one(prepared, name, seed, store, recorded, checkpoint_seconds, wait_until_written):
+            for result in run_one(prepared, name, seed, store, recorded, checkpoint_seconds, wait_until_written):
                 results.put((index, "result", result))
                 sent += 1
             results.put((index, "done", name, seed))
@@ -308,16 +313,19 @@ def _worker(index: int, prepared: Plan, store: ResultsStore | None, recorded: se
         results.put((index, "error", error, traceback.format_exc()))
 
 
-def _run_parallel(
-    prepared: Plan,
+def run_parallel(
+    prepared: Any,
     pending: list[tuple[str, int]],
     store: ResultsStore | None,
     recorded: set[tuple[str, int, int]],
     jobs: int,
     on_start: Callable[[str, int], None] | None,
     checkpoint_seconds: float,
+    run_one: RunOne,
 ) -> Iterator[RunResult]:
-    prepared.experiment.warm_up()  # compute what runs share once, before the workers inherit it
+    """Run the ``pending`` (name, seed) runs with ``run_one`` in ``jobs`` forked workers (which inherit
+    ``prepared``: what the runs share), yielding each result once the caller has taken it; a worker's exception
+    is re-raised here with its traceback. Used by :func:`run_all` and ``duelgym online``."""
     context = multiprocessing.get_context("fork")
     tasks, results = context.Queue(), context.Queue()
     acks = [context.Queue() for _ in range(jobs)]
@@ -328,7 +336,7 @@ def _run_parallel(
     workers = [
         context.Process(
             target=_worker,
-            args=(index, prepared, store, recorded, checkpoint_seconds, tasks, results, acks[index]),
+            args=(index, prepared, store, recorded, checkpoint_seconds, run_one, tasks, results, acks[index]),
             daemon=True,
         )
         for index in range(jobs)

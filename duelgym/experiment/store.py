@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -112,11 +113,18 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def write_reports(directory: Path, metric: str, higher_is_better: bool, ceiling: float | None = None) -> dict[str, Any]:
+def write_reports(
+    directory: Path, metric: str, higher_is_better: bool, ceiling: float | None = None, baseline: str = "passive",
+    extend: Callable[[list[dict[str, Any]], dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """Reduce ``directory/metrics.jsonl`` to ``summary.json``, ``summary.md`` and ``curves.png``; returns the
-    summary (``ceiling``: the metric's learnable ceiling, for fixed targets; see :func:`summarize`)."""
+    summary (``ceiling``: the metric's learnable ceiling, for fixed targets; ``baseline``: the agent the others are
+    compared with; see :func:`summarize`). ``extend(records, summary)`` may add fields to the summary before it
+    is written."""
     records = read_metrics(directory / "metrics.jsonl")
-    summary = summarize(records, metric, higher_is_better, ceiling)
+    summary = summarize(records, metric, higher_is_better, ceiling, baseline)
+    if extend is not None:
+        extend(records, summary)
     write_atomic(directory / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
     write_atomic(directory / "summary.md", summary_markdown(summary))
     plot(records, summary, directory / "curves.png")

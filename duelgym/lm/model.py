@@ -64,6 +64,11 @@ class LanguageModel:
         special = {self.tokenizer.pad_token_id, self.tokenizer.unk_token_id} - {None, self.tokenizer.eos_token_id}
         self._suppressed = sorted(special) or None
 
+    def with_model(self, model) -> LanguageModel:
+        """The same tokenizer and settings around another model (a copy being trained, an anchor, …)."""
+        return LanguageModel(model, self.tokenizer, self.name, self.prompt_suffix, self.max_new_tokens,
+                             self.batch_size)  # fmt: skip
+
     @property
     def feature_dim(self) -> int:
         """d of :meth:`embed` and of the features returned by :meth:`sample_with_features`."""
@@ -208,7 +213,21 @@ class LanguageModel:
             )
         return torch.cat(out)
 
-    def _embed(self, prompts: list[str], responses: list[str]) -> torch.Tensor:
+    def response_logits(
+        self, prompts: Sequence[str], responses: Sequence[str], output_hidden_states: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """One teacher-forced pass over prompt + response + <eos>, in one batch (gradients flow where enabled).
+
+        Each response is tokenised without special tokens, cut to ``max_new_tokens − 1`` tokens and closed with
+        <eos> (what a sampled response that ended by itself consists of).
+
+        Returns:
+            ``(logits, tokens, mask, hidden)``: logits (n, t, V) float32 at the positions that predict the
+            response's tokens; tokens (n, t) int64, the response's tokens (padding after <eos>); mask (n, t) bool,
+            True on the response's tokens including <eos>; hidden (n, t, H), the final hidden states at those
+            positions, or ``None`` unless ``output_hidden_states``.
+        """
+        prompts = list(prompts)
         inputs = self._encode_prompts(prompts)
         eos = self.tokenizer.eos_token_id
         response_ids = [
@@ -224,11 +243,16 @@ class LanguageModel:
         attention = torch.cat([inputs["attention_mask"], tail_mask.long()], dim=1)
         positions = (attention.cumsum(dim=1) - 1).clamp_min(0)
         out = self.model(
-            input_ids=input_ids, attention_mask=attention, position_ids=positions, output_hidden_states=True
-        )
+            input_ids=input_ids, attention_mask=attention, position_ids=positions,
+            output_hidden_states=output_hidden_states,
+        )  # fmt: skip
         prompt_width = inputs["input_ids"].shape[1]
         # The position before each response token predicts it.
-        hidden = out.hidden_states[-1][:, prompt_width - 1 : prompt_width - 1 + width]
-        log_probs = out.logits[:, prompt_width - 1 : prompt_width - 1 + width].float().log_softmax(dim=-1)
-        token_log_probs = log_probs.gather(2, tail[..., None])[..., 0]
-        return self._features(hidden, token_log_probs, tail_mask)
+        window = slice(prompt_width - 1, prompt_width - 1 + width)
+        hidden = out.hidden_states[-1][:, window] if output_hidden_states else None
+        return out.logits[:, window].float(), tail, tail_mask, hidden
+
+    def _embed(self, prompts: list[str], responses: list[str]) -> torch.Tensor:
+        logits, tokens, mask, hidden = self.response_logits(prompts, responses, output_hidden_states=True)
+        token_log_probs = logits.log_softmax(dim=-1).gather(2, tokens[..., None])[..., 0]
+        return self._features(hidden, token_log_probs, mask)
