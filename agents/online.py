@@ -12,9 +12,12 @@ affirmative nudge: with both orders of a pair in the batch the signal is (p − 
 the pair's mean signal). The KL term runs along each response Y learned from: exactly per token over the
 vocabulary, Σ_t Σ_v π_θ(v | X, Y<t) ln(π_θ(v | ·) / π_anchor(v | ·)) (``kl="exact"``, cheap for small
 vocabularies such as the embedded model's 45 tokens), or with a sampled per-token estimator at the response's own
-tokens for large vocabularies: ``"k1"`` (the score-function gradient of ln(π_θ/π_anchor), whose expectation is
-∇KL) or ``"k3"`` (autograd of r − 1 − ln r with r = π_anchor/π_θ, as GRPO). After every step the anchor moves
-toward the policy: θ_anchor ← (1 − η) θ_anchor + η θ (an exponential moving average with rate η per step).
+tokens for large vocabularies: ``"k1"`` (the score-function gradient (ln π_θ/π_anchor) ∇ ln π_θ, whose
+expectation is ∇KL(π_θ ‖ π_anchor)) or ``"k3"`` (autograd of r − 1 − ln r with r = π_anchor/π_θ, as GRPO: its
+value estimates KL(π_θ ‖ π_anchor) without bias, but its gradient's expectation is that of the reverse
+KL(π_anchor ‖ π_θ), a mass-covering pull toward the same anchor; tests/test_online.py checks both). After every
+step the anchor moves toward the policy: θ_anchor ← (1 − η) θ_anchor + η θ (an exponential moving average with
+rate η per step).
 
 **Pairs** (paper §4.3.3): the online schedules learn from the queried pair both ways and the reward model's
 (highest, lowest) both ways (:func:`queried_and_extreme_pairs`), then from a fresh batch of prompts with the
@@ -198,7 +201,8 @@ def sequence_kl(
         estimator: ``"exact"`` sums π_θ (ln π_θ − ln π_anchor) over the vocabulary; ``"k1"`` returns the
             surrogate whose gradient is the score-function estimate (ln π_θ(y) − ln π_anchor(y)) ∇ ln π_θ(y) at the
             response's tokens (its value is not the KL: use ``"exact"`` or ``"k3"`` to report it); ``"k3"`` is
-            r − 1 − ln r with r = π_anchor(y) / π_θ(y) (unbiased, non-negative).
+            r − 1 − ln r with r = π_anchor(y) / π_θ(y) (an unbiased, non-negative value; the gradient of the
+            reverse KL in expectation).
     """
     weights = mask.float()
     if estimator == "exact":

@@ -280,7 +280,14 @@ class OnlineTrial:
         return self.shared.base if self.schedule.mode == "offline" else self.policy.lm
 
     def _sample(self, lm: LanguageModel, prompts: list[str], count: int, *purpose: int) -> list[list[str]]:
-        texts = lm.sample(prompts, count, seed=_seed(self.seed, self.batch, *purpose), top_k=self.shared.config.top_k)
+        try:
+            texts = lm.sample(prompts, count, seed=_seed(self.seed, self.batch, *purpose),
+                              top_k=self.shared.config.top_k)  # fmt: skip
+        except RuntimeError as error:
+            if "nan" not in str(error) and "inf" not in str(error):
+                raise
+            raise FloatingPointError(f"{self.name} seed {self.seed}, batch {self.batch + 1}: the policy's "
+                                     f"next-token probabilities are not finite ({error})") from error  # fmt: skip
         for prompt, row in zip(prompts, texts, strict=True):
             if not any(row):
                 raise ValueError(f"batch {self.batch + 1}: every one of the policy's {count} responses to "

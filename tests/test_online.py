@@ -1,0 +1,371 @@
+"""Online RLHF: the nudged update rule, the KL and its estimators, the EMA anchor, the pair rules, the schedules'
+runner (determinism, resume after SIGKILL, saved policies) and bad input."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from rich.console import Console
+
+import duelgym
+from duelgym.agents.online import (
+    SCHEDULES,
+    Policy,
+    PolicyUpdateConfig,
+    ema_update,
+    extreme_pairs,
+    pair_signals,
+    queried_and_extreme_pairs,
+    reversed_pairs,
+    sequence_kl,
+)
+from duelgym.evaluation import fit_win_rate_curve, win_rate
+from duelgym.experiment.cli import main
+from duelgym.experiment.online import OnlineConfig, OnlineTrial, execute_online, plan_online
+from duelgym.lm import EMBEDDED_MODEL, load
+
+PROMPT = "rev abc"
+PLAIN, BRACKET = "cba", "[cba]"
+
+
+@pytest.fixture(scope="module")
+def base_lm():
+    torch.manual_seed(0)
+    return load(EMBEDDED_MODEL)
+
+
+def fresh_policy(base_lm, **settings) -> Policy:
+    return Policy(base_lm.with_model(copy.deepcopy(base_lm.model)), PolicyUpdateConfig(**settings))
+
+
+def log_prob(policy: Policy, response: str) -> float:
+    with torch.no_grad():
+        logits, tokens, mask, _ = policy.lm.response_logits([PROMPT], [response])
+        return float((logits.log_softmax(-1).gather(2, tokens[..., None])[..., 0] * mask).sum())
+
+
+# --- the update rule -------------------------------------------------------------------------------------------
+
+
+def test_the_update_moves_probability_toward_the_preferred_response(base_lm) -> None:
+    policy = fresh_policy(base_lm, learning_rate=1e-2, kl_weight=0.0, nudge=0.0)
+    before = log_prob(policy, BRACKET) - log_prob(policy, PLAIN)
+    # The reward model prefers the bracket with p = σ(2) ≈ 0.88: the pair both ways, as the online step uses it.
+    utilities = torch.tensor([[0.0, 2.0]])
+    weights = pair_signals(utilities, reversed_pairs(torch.tensor([[1, 0]])), nudge=0.0)
+    assert weights[0, 1] > 0 > weights[0, 0]
+    for _ in range(3):
+        policy.update([PROMPT, PROMPT], [PLAIN, BRACKET], weights[0])
+    assert log_prob(policy, BRACKET) - log_prob(policy, PLAIN) > before + 1.0
+
+
+def test_the_nudge_raises_the_likelihood_of_both_responses_of_a_tie(base_lm) -> None:
+    policy = fresh_policy(base_lm, learning_rate=1e-3, kl_weight=0.0)
+    start = (log_prob(policy, PLAIN), log_prob(policy, BRACKET))
+    weights = pair_signals(torch.zeros(1, 2), reversed_pairs(torch.tensor([[0, 1]])), nudge=0.1)
+    assert torch.allclose(weights, torch.full((1, 2), 0.1))  # (½ − ½ + ε) each way
+    policy.update([PROMPT, PROMPT], [PLAIN, BRACKET], weights[0])
+    assert log_prob(policy, PLAIN) > start[0] and log_prob(policy, BRACKET) > start[1]
+
+
+def test_the_kl_term_pulls_the_policy_back_toward_its_anchor(base_lm) -> None:
+    policy = fresh_policy(base_lm, learning_rate=3e-3, kl_weight=1.0, anchor_rate=1e-6)
+    with torch.no_grad():
+        for parameter in policy.lm.model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+
+    def kl() -> float:
+        with torch.no_grad():
+            logits, tokens, mask, _ = policy.lm.response_logits([PROMPT] * 2, [PLAIN, BRACKET])
+            anchor = policy.anchor.response_logits([PROMPT] * 2, [PLAIN, BRACKET])[0]
+            return float(sequence_kl(logits.log_softmax(-1), anchor.log_softmax(-1), tokens, mask).sum())
+
+    before = kl()
+    for _ in range(5):
+        policy.update([PROMPT, PROMPT], [PLAIN, BRACKET], torch.zeros(2))  # no reward signal: only the KL acts
+    assert kl() < 0.7 * before
+
+
+def test_the_anchor_equals_its_closed_form_after_n_steps(base_lm) -> None:
+    rate, steps = 0.2, 4
+    policy = fresh_policy(base_lm, learning_rate=1e-2, anchor_rate=rate)
+    initial = [p.detach().clone() for p in policy.lm.model.parameters()]
+    history = []
+    for step in range(steps):
+        policy.update([PROMPT, PROMPT], [PLAIN, BRACKET], torch.tensor([0.3, -0.2 + step * 0.1]))
+        history.append([p.detach().clone() for p in policy.lm.model.parameters()])
+    # θ_anchor(n) = (1 − η)^n θ_0 + Σ_k η (1 − η)^(n − k) θ_k
+    for index, anchor in enumerate(policy.anchor.model.parameters()):
+        expected = (1 - rate) ** steps * initial[index]
+        for k, parameters in enumerate(history, start=1):
+            expected = expected + rate * (1 - rate) ** (steps - k) * parameters[index]
+        torch.testing.assert_close(anchor, expected, rtol=1e-5, atol=1e-6)
+    assert not torch.equal(next(policy.anchor.model.parameters()), history[-1][0])
+
+
+def test_ema_update_with_rate_one_copies_the_model() -> None:
+    torch.manual_seed(0)
+    model, anchor = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    ema_update(anchor, model, 1.0)
+    assert torch.equal(anchor.weight, model.weight) and torch.equal(anchor.bias, model.bias)
+
+
+# --- the KL and its estimators ----------------------------------------------------------------------------------
+
+
+def test_the_exact_per_token_kl_matches_a_brute_force_sum(base_lm) -> None:
+    policy = fresh_policy(base_lm)
+    with torch.no_grad():
+        for parameter in policy.anchor.model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+        responses = ["cba", "[cba] ok", "x"]
+        logits, tokens, mask, _ = policy.lm.response_logits([PROMPT] * 3, responses)
+        anchor = policy.anchor.response_logits([PROMPT] * 3, responses)[0]
+    got = sequence_kl(logits.log_softmax(-1), anchor.log_softmax(-1), tokens, mask)
+    for row in range(3):
+        total = 0.0
+        for t in range(int(mask[row].sum())):
+            p = torch.distributions.Categorical(logits=logits[row, t].double())
+            q = torch.distributions.Categorical(logits=anchor[row, t].double())
+            total += float(torch.distributions.kl_divergence(p, q))
+        assert math.isclose(float(got[row]), total, rel_tol=1e-4)
+    assert got[0] != got[1]  # per response, over its own tokens only
+
+
+def test_the_sampled_estimators_agree_with_the_exact_kl_and_its_gradient() -> None:
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(7, generator=generator, requires_grad=True)
+    anchor = torch.randn(7, generator=generator).log_softmax(-1)
+    n = 200_000
+    tokens = torch.multinomial(logits.detach().softmax(-1), n, replacement=True, generator=generator)
+    shape = (n, 1, 7)
+    mask = torch.ones(n, 1, dtype=torch.bool)
+
+    def value(estimator: str) -> tuple[float, torch.Tensor]:
+        log_probs = logits.log_softmax(-1).expand(shape)
+        result = sequence_kl(log_probs, anchor.expand(shape), tokens[:, None], mask, estimator).mean()
+        (gradient,) = torch.autograd.grad(result, logits)
+        return float(result.detach()), gradient
+
+    exact, exact_grad = value("exact")
+    k3, k3_grad = value("k3")
+    _, k1_grad = value("k1")
+    (reverse_grad,) = torch.autograd.grad((anchor.exp() * (anchor - logits.log_softmax(-1))).sum(), logits)
+    assert math.isclose(k3, exact, rel_tol=0.03)  # k3's value estimates KL(π ‖ π_anchor) ...
+    torch.testing.assert_close(k1_grad, exact_grad, atol=0.02, rtol=0.05)  # ... k1's gradient its gradient ...
+    torch.testing.assert_close(k3_grad, reverse_grad, atol=0.02, rtol=0.05)  # ... k3's that of KL(π_anchor ‖ π)
+    assert (k3_grad - exact_grad).abs().max() > 0.05
+
+
+# --- pairs ------------------------------------------------------------------------------------------------------
+
+
+def test_pair_signals_sum_each_samples_pairs_by_brute_force() -> None:
+    utilities = torch.tensor([[0.0, 1.0, -1.0, 2.0]])
+    pairs = torch.tensor([[[3, 2], [2, 3], [3, 0], [1, 0]]])
+    weights = pair_signals(utilities, pairs, nudge=0.05)
+    sigma = torch.sigmoid
+    expected = torch.tensor([[0.0, sigma(torch.tensor(1.0)) - 0.45, sigma(torch.tensor(-3.0)) - 0.45,
+                              sigma(torch.tensor(3.0)) + sigma(torch.tensor(2.0)) - 0.9]])  # fmt: skip
+    torch.testing.assert_close(weights, expected)
+
+
+@given(st.lists(st.floats(-5, 5), min_size=4, max_size=10, unique=True))
+def test_extreme_pairs_are_the_top_and_bottom_two_both_ways(values: list[float]) -> None:
+    utilities = torch.tensor([values], dtype=torch.float64)
+    order = sorted(range(len(values)), key=lambda i: -values[i])
+    got = extreme_pairs(utilities)[0].tolist()
+    assert got == [[order[0], order[-1]], [order[-1], order[0]], [order[1], order[-2]], [order[-2], order[1]]]
+    queried = torch.tensor([[order[2], order[1]]])
+    assert queried_and_extreme_pairs(queried, utilities)[0].tolist() == [
+        [order[2], order[1]], [order[1], order[2]], [order[0], order[-1]], [order[-1], order[0]],
+    ]  # fmt: skip
+
+
+# --- the curve fit ----------------------------------------------------------------------------------------------
+
+
+def test_the_power_law_fit_recovers_a_and_b_and_inverts() -> None:
+    labels = np.array([64, 128, 256, 512, 1024.0])
+    fit = fit_win_rate_curve(labels, 1 - 0.5 * (labels / 40.0) ** -0.3)
+    assert math.isclose(fit.a, 40.0, rel_tol=1e-9) and math.isclose(fit.b, 0.3, rel_tol=1e-9) and fit.rmse < 1e-12
+    assert math.isclose(fit.labels_for(float(fit.win_rate(5000))), 5000, rel_tol=1e-9)
+    assert fit_win_rate_curve(labels, [0.4, 0.5, 0.45, 0.6, 0.5]) is None  # one point above ½: no fit
+    with pytest.raises(ValueError, match="win_rate must be in"):
+        fit.labels_for(0.4)
+
+
+# --- bad input --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"nudge": -0.1}, "nudge must be >= 0"),
+        ({"kl_weight": -1.0}, "kl_weight must be >= 0"),
+        ({"anchor_rate": 0.0}, r"anchor_rate must be in \(0, 1\]"),
+        ({"anchor_rate": 1.5}, r"anchor_rate must be in \(0, 1\]"),
+        ({"learning_rate": 0.0}, "learning_rate must be a finite number > 0"),
+        ({"kl": "k2"}, "kl must be one of"),
+    ],
+)
+def test_bad_update_settings_are_refused_by_name(settings: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        PolicyUpdateConfig(**settings)
+    with pytest.raises(ValueError, match=message):
+        OnlineConfig(**settings)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"num_samples": 1}, "num_samples must be >= 2"),
+        ({"num_samples": 3}, "num_samples must be >= 4"),
+        ({"schedules": ("online", "sarsa")}, "unknown schedule"),
+        ({"schedules": ("online", "online")}, "must not repeat"),
+        ({"env_kwargs": {"split": "eval"}}, "must not set split"),
+        ({"batches": 0}, "batches must be >= 1"),
+    ],
+)
+def test_bad_run_settings_are_refused_by_name(settings: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        OnlineConfig(**settings)
+
+
+def test_the_cli_reports_bad_online_settings_in_one_line() -> None:
+    with pytest.raises(SystemExit, match="error: nudge must be >= 0"):
+        main(["online", "--nudge", "-1"])
+
+
+# --- the runner -------------------------------------------------------------------------------------------------
+
+TINY = {"batches": 4, "batch_size": 4, "num_samples": 4, "period": 2, "checkpoint_every": 2, "dense_batches": 2,
+        "eval_every": 2, "eval_prompts": 8, "test_prompts": 4, "diagnostic_prompts": 2, "num_particles": 3}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_plan():
+    return plan_online(OnlineConfig(**TINY, seeds=(0,)))
+
+
+def run_trial(plan, schedule: str, seed: int) -> list[tuple[float, dict]]:
+    trial = OnlineTrial(plan.shared, schedule, seed)
+    results = []
+    while trial.batch < plan.config.batches:
+        trial.step()
+        if plan.config.evaluates_at(trial.batch, schedule):
+            results.append(trial.evaluate())
+    return results
+
+
+def test_every_schedule_runs_and_logs_its_diagnostics(tiny_plan) -> None:
+    keys = {"entropy", "distinct", "kl_anchor", "kl_initial", "rm_agreement", "choice_entropy", "policy_steps"}
+    for schedule in SCHEDULES:
+        results = run_trial(tiny_plan, schedule, 0)
+        assert len(results) == sum(tiny_plan.config.evaluates_at(b, schedule) for b in range(1, 5))
+        for value, extra in results:
+            assert 0.0 <= value <= 1.0 and keys <= set(extra)
+            assert 1 <= extra["distinct"] <= 4 and extra["kl_initial"] >= 0
+        if SCHEDULES[schedule].mode == "online":
+            assert results[-1][1]["policy_steps"] == 8  # two steps per batch
+        else:
+            assert {"served_step", "served_test_win_rate"} <= set(results[-1][1])
+
+
+def test_same_seed_same_run_another_seed_another(tiny_plan) -> None:
+    first, again, other = (run_trial(tiny_plan, "online", seed) for seed in (0, 0, 1))
+    assert first == again
+    assert first != other
+
+
+def test_an_empty_response_stops_the_run_naming_the_batch(tiny_plan, monkeypatch) -> None:
+    trial = OnlineTrial(tiny_plan.shared, "online", 0)
+    monkeypatch.setattr(trial.policy.lm, "sample", lambda prompts, count, **_: [[""] * count for _ in prompts])
+    with pytest.raises(ValueError, match=r"batch 1: every one of the policy's 4 responses to .* is empty"):
+        trial.step()
+
+
+def test_a_policy_with_nan_weights_stops_the_run_naming_the_batch(tiny_plan) -> None:
+    trial = OnlineTrial(tiny_plan.shared, "online", 0)
+    trial.step()
+    with torch.no_grad():
+        next(trial.policy.lm.model.parameters()).fill_(float("nan"))
+    with pytest.raises(FloatingPointError, match=r"online seed 0, batch 2: .*not finite"):
+        trial.step()
+
+
+def test_nan_log_probabilities_stop_the_update_naming_the_batch(tiny_plan, monkeypatch) -> None:
+    trial = OnlineTrial(tiny_plan.shared, "online", 0)
+    real = trial.policy.lm.response_logits
+
+    def poisoned(*args, **kwargs):
+        logits, *rest = real(*args, **kwargs)
+        return (logits * float("nan"), *rest)
+
+    monkeypatch.setattr(trial.policy.lm, "response_logits", poisoned)
+    with pytest.raises(FloatingPointError, match=r"online seed 0, batch 1: the policy's log-probabilities"):
+        trial.step()
+
+
+def test_a_saved_policy_loads_and_is_served_and_scored(tmp_path: Path) -> None:
+    config = OnlineConfig(**TINY, seeds=(0,), schedules=("online", "periodic"))
+    summary = execute_online(config, tmp_path / "run", Console(quiet=True), display=False)
+    assert set(summary["agents"]) == {"online", "periodic"} and summary["baseline"] == "offline"
+    for entry in summary["agents"].values():
+        assert {"final_mean", "final_stderr", "queries_to_target", "multiplier"} <= set(entry)
+    assert "fits" in summary and (tmp_path / "run" / "curves.png").is_file()
+    policy = load(str(tmp_path / "run" / "policies" / "online-seed0"))
+    env = duelgym.make("LLMDuel-v0", split="eval", num_prompts=8)
+    prompts = env.unwrapped.prompts
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    final = next(r for r in records if r["agent"] == "online" and r["queries"] == config.queries)
+    base = load(EMBEDDED_MODEL)
+    served = win_rate(policy.greedy, env, prompts, base.greedy(prompts))
+    assert math.isclose(served.mean, final["value"], abs_tol=1e-12)  # the saved policy is the one evaluated
+    assert not list((tmp_path / "run" / "checkpoints").glob("*.pt"))  # finished runs drop their checkpoints
+
+
+def test_online_runs_with_any_causal_lm_duelgym_lm_load_accepts(tiny_lm: str, tmp_path: Path) -> None:
+    config = OnlineConfig(**TINY, seeds=(0,), schedules=("online-ids",), env_kwargs={"base_lm": tiny_lm})
+    summary = execute_online(config, tmp_path / "run", Console(quiet=True), display=False)
+    assert set(summary["agents"]) == {"online-ids"}
+
+
+@pytest.mark.slow
+def test_a_run_killed_by_sigkill_resumes_to_the_same_results(tmp_path: Path) -> None:
+    settings = {**TINY, "batches": 6, "seeds": [0], "schedules": ["online", "periodic"]}
+    script = ("import json, sys; from pathlib import Path; from rich.console import Console; "
+              "from duelgym.experiment.online import OnlineConfig, execute_online; "
+              "config = OnlineConfig.from_dict(json.loads(sys.argv[1])); "
+              "execute_online(config, Path(sys.argv[2]), Console(quiet=True), display=False, "
+              "checkpoint_seconds=0)")  # fmt: skip
+    arguments = [sys.executable, "-c", script, json.dumps(settings)]
+    subprocess.run([*arguments, str(tmp_path / "whole")], check=True, capture_output=True)
+    killed = tmp_path / "killed"
+    metrics = killed / "metrics.jsonl"
+    for lines_before_kill in (2, 5):
+        process = subprocess.Popen([*arguments, str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            if metrics.exists() and metrics.read_text().count("\n") >= lines_before_kill:
+                break
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert metrics.read_text().count("\n") < 2 * 4, "the kills must land mid-run"
+    subprocess.run([*arguments, str(killed)], check=True, capture_output=True)
+    assert (killed / "summary.json").read_bytes() == (tmp_path / "whole" / "summary.json").read_bytes()
+    whole = sorted((tmp_path / "whole" / "metrics.jsonl").read_text().splitlines())
+    assert sorted(metrics.read_text().splitlines()) == whole
