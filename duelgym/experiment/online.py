@@ -58,9 +58,9 @@ from duelgym.agents.online import (
     reversed_pairs,
     sequence_kl,
 )
-from duelgym.evaluation import fit_win_rate_curve, win_probabilities
+from duelgym.evaluation import PowerLawFit, fit_win_rate_curve, win_probabilities
 from duelgym.experiment.config import ConfigError
-from duelgym.experiment.report import curves
+from duelgym.experiment.report import curves, multiplier_text, queries_text, reach_targets
 from duelgym.experiment.runner import RunResult, one_torch_thread, run_device, run_parallel
 from duelgym.experiment.state import StateMismatch, extract_state, restore_state
 from duelgym.experiment.store import ResultsStore, write_reports
@@ -533,12 +533,23 @@ def run_online(config: OnlineConfig, on_start: Callable[[str, int], None] | None
                                 checkpoint_seconds, _run_one)  # fmt: skip
 
 
-def fits(records: list[dict[str, Any]], summary: dict[str, Any]) -> None:
-    """Add ``fits`` (w(n) = 1 − ½ (n/a)^(−b) per schedule, fit to its mean curve: a, b, rmse, points) and
-    ``extrapolation`` (labels each schedule would need, by its fit, to match offline's fit at 10× and 100× the
-    run's budget: extrapolations, not measurements) to an online summary."""
+def extend_summary(records: list[dict[str, Any]], summary: dict[str, Any]) -> None:
+    """Add to an online summary:
+
+    * ``vs_offline``: per schedule, the queries its mean curve needs to reach offline's final mean win rate and
+      stay there, and the multiplier against offline, with paired seed-bootstrap 95% intervals
+      (:func:`~duelgym.experiment.report.reach_targets`; left out while the schedules have run different seeds);
+    * ``fits``: w(n) = 1 − ½ (n/a)^(−b) per schedule, fit to its mean curve (a, b, rmse, points);
+    * ``extrapolation``: the labels each schedule would need, by its fit, to match offline's fit at 1×, 10× and
+      100× the run's budget, and the gain (extrapolations, not measurements).
+    """
+    agent_curves = curves(records)
+    seed_counts = {len(values) for _, values in agent_curves.values()}
+    if summary["target"] is not None and len(seed_counts) == 1:
+        reached = reach_targets(agent_curves, [summary["target"]], True, baselines=("offline",))
+        summary["vs_offline"] = {name: entries[0] for name, entries in reached.items()}
     fitted = {}
-    for name, (queries, values) in curves(records).items():
+    for name, (queries, values) in agent_curves.items():
         fit = fit_win_rate_curve(queries, values.mean(axis=0))
         fitted[name] = None if fit is None else {"a": fit.a, "b": fit.b, "rmse": fit.rmse, "points": fit.points}
     summary["fits"] = fitted
@@ -546,8 +557,6 @@ def fits(records: list[dict[str, Any]], summary: dict[str, Any]) -> None:
     if offline is None or not records:
         return
     horizon = max(r["queries"] for r in records)
-    from duelgym.evaluation import PowerLawFit
-
     reference = PowerLawFit(offline["a"], offline["b"], offline["rmse"], offline["points"])
     rows = []
     for budget in (horizon, 10 * horizon, 100 * horizon):
@@ -563,8 +572,19 @@ def fits(records: list[dict[str, Any]], summary: dict[str, Any]) -> None:
     summary["extrapolation"] = rows
 
 
-def fits_markdown(summary: dict[str, Any]) -> str:
-    lines = ["Fitted w(n) = 1 − ½ (n/a)^(−b) per schedule (mean curve; rmse in win-rate units):", "",
+def online_markdown(summary: dict[str, Any]) -> str:
+    """The online additions to ``summary.md``: the multipliers against offline with intervals, the fits and the
+    extrapolation."""
+    lines = []
+    if "vs_offline" in summary:
+        lines += [f"Queries to reach offline's final win rate {summary['target']:.3f} and stay there, and how many "
+                  "times fewer than offline (95% paired seed-bootstrap intervals):", "",
+                  "| schedule | queries | x vs offline |", "|---|---|---|"]  # fmt: skip
+        for name, entry in summary["vs_offline"].items():
+            lines.append(f"| {name} | {queries_text(entry['queries'], entry['queries_interval'])} | "
+                         f"{multiplier_text(entry['multipliers'].get('offline'))} |")  # fmt: skip
+        lines.append("")
+    lines += ["Fitted w(n) = 1 − ½ (n/a)^(−b) per schedule (mean curve; rmse in win-rate units):", "",
              "| schedule | a | b | rmse | points |", "|---|---|---|---|---|"]  # fmt: skip
     for name, fit in summary.get("fits", {}).items():
         if fit is None:
@@ -588,9 +608,9 @@ def fits_markdown(summary: dict[str, Any]) -> str:
 
 
 def write_online_reports(directory: Path) -> dict[str, Any]:
-    summary = write_reports(directory, METRIC, True, None, baseline="offline", extend=fits)
+    summary = write_reports(directory, METRIC, True, None, baseline="offline", extend=extend_summary)
     with (directory / "summary.md").open("a") as file:
-        file.write("\n" + fits_markdown(summary))
+        file.write("\n" + online_markdown(summary))
     return summary
 
 

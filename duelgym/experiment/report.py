@@ -12,8 +12,8 @@ import numpy as np
 
 from duelgym.evaluation import data_efficiency_multiplier, queries_to_target
 
-__all__ = ["BASELINES", "TARGET_FRACTIONS", "curves", "plot", "reach_targets", "summarize", "summary_markdown",
-           "write_atomic"]  # fmt: skip
+__all__ = ["BASELINES", "TARGET_FRACTIONS", "curves", "multiplier_text", "plot", "queries_text", "reach_targets",
+           "summarize", "summary_markdown", "write_atomic"]  # fmt: skip
 
 #: The baselines every agent is compared with, when they ran: passive with its default point model (the paper's
 #: baseline) and passive with the same ENN as DTS (exploration only: the same reward model on both sides).
@@ -70,9 +70,11 @@ def reach_targets(
     targets: list[float],
     higher_is_better: bool,
     seed: int = 0,
+    baselines: tuple[str, ...] = BASELINES,
 ) -> dict[str, list[dict[str, Any]]]:
     """Per agent and target: the queries its mean curve needs to reach the target and stay there, and the
-    multipliers against each of :data:`BASELINES` that ran, with seed-bootstrap 95% intervals.
+    multipliers against each of ``baselines`` that ran (default :data:`BASELINES`), with seed-bootstrap 95%
+    intervals.
 
     Each bootstrap draw resamples the seeds with replacement, the same seeds for every agent (runs of one seed
     share their queries' prompts, so the comparison is paired), and recomputes every mean curve's crossing. A curve
@@ -98,7 +100,7 @@ def reach_targets(
         }
         for agent in agent_curves:
             multipliers = {}
-            for baseline in BASELINES:
+            for baseline in baselines:
                 if baseline not in agent_curves:
                     continue
                 horizon = float(agent_curves[baseline][0][-1])
@@ -203,14 +205,16 @@ def summary_markdown(summary: dict[str, Any]) -> str:
     return text
 
 
-def _queries_text(value: float | None, interval: list[float | None]) -> str:
+def queries_text(value: float | None, interval: list[float | None]) -> str:
+    """Queries to a target with its interval, "not reached" where it was not."""
     if value is None:
         return "not reached"
     ends = ["not reached" if end is None else f"{end:,.0f}" for end in interval]
     return f"{value:,.0f} [{ends[0]}, {ends[1]}]"
 
 
-def _multiplier_text(entry: dict[str, Any] | None) -> str:
+def multiplier_text(entry: dict[str, Any] | None) -> str:
+    """A multiplier entry of :func:`reach_targets` as text: value [interval], a bound, or n/a."""
     if entry is None:
         return "n/a"
     if entry["value"] is None:
@@ -234,8 +238,8 @@ def _targets_markdown(summary: dict[str, Any]) -> str:
         lines.append("|---|---|" + "---|" * len(baselines))
         for agent, entry in summary["agents"].items():
             reached = entry["targets"][index]
-            cells = [_multiplier_text(reached["multipliers"].get(b)) for b in baselines]
-            lines.append(f"| {agent} | {_queries_text(reached['queries'], reached['queries_interval'])} | "
+            cells = [multiplier_text(reached["multipliers"].get(b)) for b in baselines]
+            lines.append(f"| {agent} | {queries_text(reached['queries'], reached['queries_interval'])} | "
                          + " | ".join(cells) + " |")  # fmt: skip
         lines.append("")
     return "\n".join(lines)

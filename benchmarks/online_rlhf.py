@@ -1,0 +1,108 @@
+"""Online RLHF on the embedded LLMDuel-v0: how many fewer labels the online schedules need than offline RLHF.
+
+    python benchmarks/online_rlhf.py [--seeds 3] [--batches 64] [--jobs 2] [--results results/online-rlhf]
+
+One run (``duelgym online`` with every schedule below, the same seeds and label budget; an existing directory of
+the same config is resumed or reused) into ``--results``, then prints, side by side from that run:
+
+* the queries each schedule needs to reach offline's final win rate and stay there, as a multiplier against
+  offline (the paper: > 10× at 20K labels), with paired seed-bootstrap 95% intervals;
+* the ablations, each against the schedule it differs from in one thing: no nudge (ε = 0) for online and
+  online-ids, no anchor (β = 0), a random pair with the same ENN instead of IDS among the S samples, and the
+  paper's own offline rule (one random pair both ways, ε = 0) instead of offline with the online rule's step.
+  For each: final win rate, its paired difference (interval over seeds), and the collapse indicators: the lowest
+  policy entropy and distinct-response count along the run, the drop from the curve's peak to its end
+  ("tanking"), and the final KL to the initial policy;
+* the fitted w(n) = 1 − ½ (n/a)^(−b) per schedule and the labels each would need to match offline's fit at 1×,
+  10× and 100× the budget (extrapolations, labelled as such).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+SCHEDULES = ("offline", "periodic", "online", "online-ids", "offline-random-pair", "online-no-nudge",
+             "online-ids-no-nudge", "online-no-anchor", "online-enn")  # fmt: skip
+#: (variant, the schedule it differs from, what differs).
+ABLATIONS = (
+    ("online-no-nudge", "online", "ε = 0"),
+    ("online-ids-no-nudge", "online-ids", "ε = 0"),
+    ("online-no-anchor", "online", "no anchor (β = 0)"),
+    ("online-enn", "online-ids", "random pair instead of IDS (same ENN)"),
+    ("offline-random-pair", "offline", "the paper's offline rule (random pair, ε = 0)"),
+)
+BOOTSTRAP_DRAWS = 2000
+
+
+def by_schedule(records: list[dict]) -> dict[str, dict[int, list[dict]]]:
+    out: dict[str, dict[int, list[dict]]] = {}
+    for record in sorted(records, key=lambda r: r["queries"]):
+        out.setdefault(record["agent"], {}).setdefault(record["seed"], []).append(record)
+    return out
+
+
+def indicators(runs: dict[int, list[dict]]) -> dict[str, np.ndarray]:
+    """Per seed: final win rate, lowest entropy and distinct count, peak-to-final drop, final KL to the initial."""
+    seeds = sorted(runs)
+    values = [np.array([r["value"] for r in runs[s]]) for s in seeds]
+    return {
+        "final": np.array([v[-1] for v in values]),
+        "min_entropy": np.array([min(r["entropy"] for r in runs[s]) for s in seeds]),
+        "min_distinct": np.array([min(r["distinct"] for r in runs[s]) for s in seeds]),
+        "drop": np.array([v.max() - v[-1] for v in values]),
+        "kl_initial": np.array([runs[s][-1]["kl_initial"] for s in seeds]),
+    }
+
+
+def paired_interval(difference: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(len(difference), size=(BOOTSTRAP_DRAWS, len(difference)))
+    means = difference[draws].mean(axis=1)
+    low, high = np.quantile(means, [0.025, 0.975])
+    return float(low), float(high)
+
+
+def main() -> None:
+    from rich.console import Console
+
+    from duelgym.experiment.online import OnlineConfig, execute_online
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--batches", type=int, default=64)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--results", type=Path, default=Path("results/online-rlhf"))
+    args = parser.parse_args()
+    config = OnlineConfig(schedules=SCHEDULES, seeds=tuple(range(args.seeds)), batches=args.batches)
+    start = time.perf_counter()
+    execute_online(config, args.results, Console(stderr=True), jobs=args.jobs)
+    print(f"# Online RLHF on LLMDuel-v0 ({args.seeds} seeds, {config.queries} labels, "
+          f"{time.perf_counter() - start:.0f} s)\n")  # fmt: skip
+    print((args.results / "summary.md").read_text())
+    records = [json.loads(line) for line in (args.results / "metrics.jsonl").read_text().splitlines()]
+    runs = by_schedule(records)
+    print("## Ablations (mean over seeds; difference = variant − base, 95% paired seed-bootstrap interval)\n")
+    print("| variant | vs | final win rate | base's | difference | min entropy | min distinct | peak − final | "
+          "KL to initial |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
+    for variant, base, what in ABLATIONS:
+        if variant not in runs or base not in runs:
+            continue
+        mine, theirs = indicators(runs[variant]), indicators(runs[base])
+        low, high = paired_interval(mine["final"] - theirs["final"])
+        cells = [f"{mine[k].mean():.3f} ({theirs[k].mean():.3f})" for k in ("min_entropy", "min_distinct", "drop",
+                                                                              "kl_initial")]  # fmt: skip
+        print(
+            f"| {variant} ({what}) | {base} | {mine['final'].mean():.3f} | {theirs['final'].mean():.3f} | "
+            f"{(mine['final'] - theirs['final']).mean():+.3f} [{low:+.3f}, {high:+.3f}] | " + " | ".join(cells) + " |"
+        )
+    print("\n(in the indicator columns: the variant's value, then the base's in parentheses)")
+
+
+if __name__ == "__main__":
+    main()
