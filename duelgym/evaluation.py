@@ -144,39 +144,46 @@ def queries_to_target(
 
 
 class PowerLawFit(NamedTuple):
-    """w(n) = 1 − ½ (n/a)^(−b): the win rate after n labels (the second paper's scaling form).
+    """w(n) = c − (c − ½) (n/a)^(−b): the win rate after n labels. With the ceiling c = 1 this is the second
+    paper's scaling form w(n) = 1 − ½ (n/a)^(−b); a known lower ceiling (the best response's win rate) keeps an
+    extrapolation from promising win rates no response can reach.
 
     Attributes: ``a`` (labels at which w = ½), ``b`` (the exponent), ``rmse`` (root-mean-square residual of the
-    fitted win rates, in win-rate units) and ``points`` (how many points it was fit to).
+    fitted win rates, in win-rate units), ``points`` (how many points it was fit to) and ``ceiling`` (c).
     """
 
     a: float
     b: float
     rmse: float
     points: int
+    ceiling: float = 1.0
 
     def win_rate(self, labels: ArrayLike) -> NDArray[np.float64]:
         """w(n) at the given label counts."""
-        return 1.0 - 0.5 * (np.asarray(labels, dtype=np.float64) / self.a) ** (-self.b)
+        n = np.asarray(labels, dtype=np.float64)
+        return self.ceiling - (self.ceiling - 0.5) * (n / self.a) ** (-self.b)
 
     def labels_for(self, win_rate: float) -> float:
-        """The n with w(n) = ``win_rate`` (in (½, 1)): a (2 (1 − w))^(−1/b); ``inf`` where the fit never gets there
-        (b ≤ 0)."""
-        if not 0.5 < win_rate < 1.0:
-            raise ValueError(f"win_rate must be in (0.5, 1), got {win_rate}")
-        return math.inf if self.b <= 0 else float(self.a * (2.0 * (1.0 - win_rate)) ** (-1.0 / self.b))
+        """The n with w(n) = ``win_rate`` (in (½, c)): a ((c − w) / (c − ½))^(−1/b); ``inf`` where the fit never
+        gets there (b ≤ 0)."""
+        if not 0.5 < win_rate < self.ceiling:
+            raise ValueError(f"win_rate must be in (0.5, {self.ceiling:g}), got {win_rate}")
+        if self.b <= 0:
+            return math.inf
+        return float(self.a * ((self.ceiling - win_rate) / (self.ceiling - 0.5)) ** (-1.0 / self.b))
 
 
-def fit_win_rate_curve(labels: ArrayLike, win_rates: ArrayLike) -> PowerLawFit | None:
-    """Least-squares fit of w(n) = 1 − ½ (n/a)^(−b) on the log scale where it is linear.
+def fit_win_rate_curve(labels: ArrayLike, win_rates: ArrayLike, ceiling: float = 1.0) -> PowerLawFit | None:
+    """Least-squares fit of w(n) = c − (c − ½) (n/a)^(−b) on the log scale where it is linear.
 
-    ln(2 (1 − w)) = −b ln n + b ln a, fit to the points with ½ < w < 1 (the others carry no information about
-    the form: w ≤ ½ is at or below the start). Returns ``None`` with fewer than two such points or equal label
-    counts.
+    ln((c − w) / (c − ½)) = −b ln n + b ln a, fit to the points with ½ < w < c (the others carry no information
+    about the form: w ≤ ½ is at or below the start, w ≥ c at or above the ceiling). Returns ``None`` with fewer
+    than two such points or equal label counts.
 
     Args:
         labels: (n,) label (query) counts, > 0.
         win_rates: (n,) win rates at those counts.
+        ceiling: c in (½, 1]: 1 for the paper's form.
     """
     n = np.asarray(labels, dtype=np.float64)
     w = np.asarray(win_rates, dtype=np.float64)
@@ -184,14 +191,16 @@ def fit_win_rate_curve(labels: ArrayLike, win_rates: ArrayLike) -> PowerLawFit |
         raise ValueError(f"labels and win_rates must be 1-D of the same length, got {n.shape} and {w.shape}")
     if np.any(n <= 0) or not np.isfinite(n).all() or not np.isfinite(w).all():
         raise ValueError("labels must be finite and > 0, win_rates finite")
-    keep = (w > 0.5) & (w < 1.0)
+    if not 0.5 < ceiling <= 1.0:
+        raise ValueError(f"ceiling must be in (0.5, 1], got {ceiling}")
+    keep = (w > 0.5) & (w < ceiling)
     if keep.sum() < 2 or np.ptp(n[keep]) == 0:
         return None
-    x, y = np.log(n[keep]), np.log(2.0 * (1.0 - w[keep]))
+    x, y = np.log(n[keep]), np.log((ceiling - w[keep]) / (ceiling - 0.5))
     slope, intercept = np.polyfit(x, y, 1)
     b = float(-slope)
     a = float(np.exp(intercept / b)) if b != 0 else math.inf
-    fit = PowerLawFit(a, b, 0.0, int(keep.sum()))
+    fit = PowerLawFit(a, b, 0.0, int(keep.sum()), float(ceiling))
     rmse = float(np.sqrt(np.mean((fit.win_rate(n[keep]) - w[keep]) ** 2))) if math.isfinite(a) else math.inf
     return fit._replace(rmse=rmse)
 

@@ -197,6 +197,27 @@ def test_extreme_pairs_are_the_top_and_bottom_two_both_ways(values: list[float])
 # --- the curve fit ----------------------------------------------------------------------------------------------
 
 
+def test_the_embedded_ceiling_is_the_best_responses_exact_win_rate(tiny_plan) -> None:
+    from duelgym.experiment.online import EMBEDDED_CEILING, online_ceiling
+    from duelgym.tasks import answer
+
+    shared = tiny_plan.shared
+    best = [f"[{answer(p)}]" for p in shared.eval_prompts]
+    p_win = duelgym.evaluation.win_probabilities(shared.eval_env, shared.eval_prompts, best, shared.eval_greedy)
+    np.testing.assert_allclose(p_win, EMBEDDED_CEILING, rtol=1e-12)
+    assert online_ceiling(tiny_plan.config) == EMBEDDED_CEILING
+    assert online_ceiling(OnlineConfig(env_kwargs={"base_lm": "somewhere"})) is None
+
+
+def test_a_fit_with_a_ceiling_recovers_it_and_refuses_win_rates_beyond() -> None:
+    labels = np.array([64, 128, 256, 512.0])
+    fit = fit_win_rate_curve(labels, 0.9 - 0.4 * (labels / 30.0) ** -0.5, ceiling=0.9)
+    assert math.isclose(fit.a, 30.0, rel_tol=1e-9) and math.isclose(fit.b, 0.5, rel_tol=1e-9)
+    assert fit.win_rate(1e12) < 0.9
+    with pytest.raises(ValueError, match=r"win_rate must be in \(0.5, 0.9\)"):
+        fit.labels_for(0.95)
+
+
 def test_the_power_law_fit_recovers_a_and_b_and_inverts() -> None:
     labels = np.array([64, 128, 256, 512, 1024.0])
     fit = fit_win_rate_curve(labels, 1 - 0.5 * (labels / 40.0) ** -0.3)
@@ -369,3 +390,11 @@ def test_a_run_killed_by_sigkill_resumes_to_the_same_results(tmp_path: Path) -> 
     assert (killed / "summary.json").read_bytes() == (tmp_path / "whole" / "summary.json").read_bytes()
     whole = sorted((tmp_path / "whole" / "metrics.jsonl").read_text().splitlines())
     assert sorted(metrics.read_text().splitlines()) == whole
+
+
+@pytest.mark.gpu
+def test_online_runs_on_cuda_and_matches_the_cpu_run_in_kind(tmp_path: Path) -> None:
+    config = OnlineConfig(**TINY, seeds=(0,), schedules=("online-ids", "offline"), device="cuda")
+    summary = execute_online(config, tmp_path / "run", Console(quiet=True), display=False)
+    assert set(summary["agents"]) == {"online-ids", "offline"}
+    assert load(str(tmp_path / "run" / "policies" / "online-ids-seed0"), device="cuda").device.type == "cuda"

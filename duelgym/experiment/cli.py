@@ -19,7 +19,7 @@ from rich.console import Console
 
 from duelgym.agents.online import KL_ESTIMATORS, SCHEDULES
 from duelgym.experiment.config import BASELINE_QUERIES, QUICK, ConfigError, RunConfig
-from duelgym.experiment.online import ONLINE_QUICK, OnlineConfig, execute_online, write_online_reports
+from duelgym.experiment.online import ONLINE_QUICK, OnlineConfig, execute_online, online_ceiling, write_online_reports
 from duelgym.experiment.report import summary_markdown
 from duelgym.experiment.runner import CHECKPOINT_SECONDS, execute, report_settings
 from duelgym.experiment.store import read_config, write_reports
@@ -180,7 +180,11 @@ def command_report(args: argparse.Namespace, console: Console) -> None:
         raise ConfigError(f"{directory} has no metrics.jsonl and config.json (not a results directory)")
     stored = read_config(directory / "config.json")
     if stored.get("kind") == "online":
-        write_online_reports(directory)
+        try:
+            online = OnlineConfig.from_dict(stored)
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"{directory / 'config.json'} does not hold a valid config: {error}") from error
+        write_online_reports(directory, online_ceiling(online))
         console.print((directory / "summary.md").read_text(), soft_wrap=True, markup=False)
         return
     try:

@@ -68,9 +68,15 @@ from duelgym.lm import load
 from duelgym.lm.model import LanguageModel
 from duelgym.oracle import choice_entropy
 
-__all__ = ["ONLINE_QUICK", "OnlineConfig", "OnlineTrial", "execute_online", "run_online"]
+__all__ = ["EMBEDDED_CEILING", "ONLINE_QUICK", "OnlineConfig", "OnlineTrial", "execute_online", "online_ceiling",
+           "run_online", "write_online_reports"]  # fmt: skip
 
 METRIC = "win_rate"
+#: The best response's exact win rate against the initial policy's greedy response on the embedded default:
+#: ``"[answer]"`` (utility 1.3) against the embedded LM's greedy response, the plain correct answer on every eval
+#: prompt (utility 1.0), scored at the reference temperature 0.1: σ(0.3 / 0.1) ≈ 0.9526 (tests/test_online.py
+#: checks it). No policy can score above it, so the extrapolation uses fits with this ceiling.
+EMBEDDED_CEILING = 1.0 / (1.0 + math.exp(-3.0))
 #: Attributes of the text vector env that follow from the config: not state.
 _CONFIG_PARTS = ("duel", "spec")
 
@@ -533,43 +539,70 @@ def run_online(config: OnlineConfig, on_start: Callable[[str, int], None] | None
                                 checkpoint_seconds, _run_one)  # fmt: skip
 
 
-def extend_summary(records: list[dict[str, Any]], summary: dict[str, Any]) -> None:
+def online_ceiling(config: OnlineConfig) -> float | None:
+    """:data:`EMBEDDED_CEILING` on the embedded default (any feedback temperature: scoring uses the fixed reference
+    rater), ``None`` for other raters, LMs or prompts."""
+    return EMBEDDED_CEILING if set(config.env_kwargs) <= {"temperature"} else None
+
+
+def _fit_entry(fit: PowerLawFit | None) -> dict[str, Any] | None:
+    return None if fit is None else fit._asdict()
+
+
+def extend_summary(records: list[dict[str, Any]], summary: dict[str, Any], ceiling: float | None = None) -> None:
     """Add to an online summary:
 
     * ``vs_offline``: per schedule, the queries its mean curve needs to reach offline's final mean win rate and
       stay there, and the multiplier against offline, with paired seed-bootstrap 95% intervals
       (:func:`~duelgym.experiment.report.reach_targets`; left out while the schedules have run different seeds);
-    * ``fits``: w(n) = 1 − ½ (n/a)^(−b) per schedule, fit to its mean curve (a, b, rmse, points);
-    * ``extrapolation``: the labels each schedule would need, by its fit, to match offline's fit at 1×, 10× and
-      100× the run's budget, and the gain (extrapolations, not measurements).
+    * ``fits``: the paper's w(n) = 1 − ½ (n/a)^(−b) per schedule, fit to its mean curve (a, b, rmse, points,
+      ceiling 1); with a known ``ceiling`` (the best response's win rate) also ``fits_ceiling``, the same form
+      with that ceiling, w(n) = c − (c − ½)(n/a)^(−b);
+    * ``extrapolation``: by the ceiling fits where there are some (else the paper's), the labels each schedule
+      would need to match offline's fitted win rate at 1×, 10× and 100× the run's budget, and the gain offline's
+      labels / the schedule's: extrapolations, not measurements. ``extrapolation_ceiling`` says which ceiling.
     """
     agent_curves = curves(records)
     seed_counts = {len(values) for _, values in agent_curves.values()}
     if summary["target"] is not None and len(seed_counts) == 1:
         reached = reach_targets(agent_curves, [summary["target"]], True, baselines=("offline",))
         summary["vs_offline"] = {name: entries[0] for name, entries in reached.items()}
-    fitted = {}
-    for name, (queries, values) in agent_curves.items():
-        fit = fit_win_rate_curve(queries, values.mean(axis=0))
-        fitted[name] = None if fit is None else {"a": fit.a, "b": fit.b, "rmse": fit.rmse, "points": fit.points}
-    summary["fits"] = fitted
-    offline = fitted.get("offline")
+    means = {name: (queries, values.mean(axis=0)) for name, (queries, values) in agent_curves.items()}
+    summary["fits"] = {name: _fit_entry(fit_win_rate_curve(q, w)) for name, (q, w) in means.items()}
+    chosen = summary["fits"]
+    if ceiling is not None:
+        summary["fits_ceiling"] = {
+            name: _fit_entry(fit_win_rate_curve(q, w, ceiling)) for name, (q, w) in means.items()
+        }
+        chosen = summary["fits_ceiling"]
+    summary["extrapolation_ceiling"] = 1.0 if ceiling is None else ceiling
+    offline = chosen.get("offline")
     if offline is None or not records:
         return
     horizon = max(r["queries"] for r in records)
-    reference = PowerLawFit(offline["a"], offline["b"], offline["rmse"], offline["points"])
+    reference = PowerLawFit(**offline)
     rows = []
     for budget in (horizon, 10 * horizon, 100 * horizon):
         target = float(reference.win_rate(budget))
         row: dict[str, Any] = {"offline_labels": budget, "offline_win_rate": target, "labels": {}, "gain": {}}
-        for name, entry in fitted.items():
-            if name == "offline" or entry is None or not 0.5 < target < 1.0:
+        for name, entry in chosen.items():
+            if name == "offline" or entry is None or not 0.5 < target < entry["ceiling"]:
                 continue
-            labels = PowerLawFit(entry["a"], entry["b"], entry["rmse"], entry["points"]).labels_for(target)
+            labels = PowerLawFit(**entry).labels_for(target)
             row["labels"][name] = labels if math.isfinite(labels) else None
             row["gain"][name] = budget / labels if math.isfinite(labels) and labels > 0 else None
         rows.append(row)
     summary["extrapolation"] = rows
+
+
+def _fits_table(title: str, fitted: dict[str, Any]) -> list[str]:
+    lines = [title, "", "| schedule | a | b | rmse | points |", "|---|---|---|---|---|"]
+    for name, fit in fitted.items():
+        if fit is None:
+            lines.append(f"| {name} | no fit (fewer than 2 points between ½ and the ceiling) | | | |")
+        else:
+            lines.append(f"| {name} | {fit['a']:.3g} | {fit['b']:.3f} | {fit['rmse']:.4f} | {fit['points']} |")
+    return [*lines, ""]
 
 
 def online_markdown(summary: dict[str, Any]) -> str:
@@ -584,19 +617,18 @@ def online_markdown(summary: dict[str, Any]) -> str:
             lines.append(f"| {name} | {queries_text(entry['queries'], entry['queries_interval'])} | "
                          f"{multiplier_text(entry['multipliers'].get('offline'))} |")  # fmt: skip
         lines.append("")
-    lines += ["Fitted w(n) = 1 − ½ (n/a)^(−b) per schedule (mean curve; rmse in win-rate units):", "",
-             "| schedule | a | b | rmse | points |", "|---|---|---|---|---|"]  # fmt: skip
-    for name, fit in summary.get("fits", {}).items():
-        if fit is None:
-            lines.append(f"| {name} | no fit (fewer than 2 points above ½) | | | |")
-        else:
-            lines.append(f"| {name} | {fit['a']:.3g} | {fit['b']:.3f} | {fit['rmse']:.4f} | {fit['points']} |")
+    lines += _fits_table("The paper's form w(n) = 1 − ½ (n/a)^(−b), fit per schedule to its mean curve (rmse in "
+                         "win-rate units):", summary.get("fits", {}))  # fmt: skip
+    ceiling = summary.get("extrapolation_ceiling", 1.0)
+    if "fits_ceiling" in summary:
+        lines += _fits_table(f"With the env's ceiling c = {ceiling:.4f} (the best response's win rate): w(n) = c − "
+                             "(c − ½)(n/a)^(−b):", summary["fits_ceiling"])  # fmt: skip
     rows = summary.get("extrapolation", [])
     if rows:
         names = sorted({n for row in rows for n in row["labels"]})
-        lines += ["", "Extrapolated by the fits (not measured): labels each schedule needs to match offline's fitted "
-                  "win rate at a budget, and the gain (offline's labels / the schedule's):", "",
-                  "| offline labels | offline w | " + " | ".join(names) + " |",
+        lines += [f"Extrapolated by the fits with ceiling {ceiling:.4f} (not measured): labels each schedule needs to "
+                  "match offline's fitted win rate at a budget, and the gain (offline's labels / the schedule's):",
+                  "", "| offline labels | offline w | " + " | ".join(names) + " |",
                   "|---|---|" + "---|" * len(names)]  # fmt: skip
         for row in rows:
             cells = []
@@ -607,8 +639,11 @@ def online_markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_online_reports(directory: Path) -> dict[str, Any]:
-    summary = write_reports(directory, METRIC, True, None, baseline="offline", extend=extend_summary)
+def write_online_reports(directory: Path, ceiling: float | None = None) -> dict[str, Any]:
+    """``summary.json``, ``summary.md`` and ``curves.png`` of an online results directory (offline the baseline;
+    ``ceiling``: the best response's win rate, when known, for the ceiling fits)."""
+    summary = write_reports(directory, METRIC, True, None, baseline="offline",
+                            extend=lambda records, summary: extend_summary(records, summary, ceiling))  # fmt: skip
     with (directory / "summary.md").open("a") as file:
         file.write("\n" + online_markdown(summary))
     return summary
@@ -637,4 +672,4 @@ def execute_online(config: OnlineConfig, out: Path, console: Console, display: b
             store.append(result.record(METRIC))
             progress.update(tasks[result.agent, result.seed], completed=result.queries,
                             status=f"win rate {result.value:.3f}")  # fmt: skip
-    return write_online_reports(out)
+    return write_online_reports(out, online_ceiling(config))
