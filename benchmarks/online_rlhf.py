@@ -14,7 +14,9 @@ the same config is resumed or reused) into ``--results``, then prints, side by s
   policy entropy and distinct-response count along the run, the drop from the curve's peak to its end
   ("tanking"), and the final KL to the initial policy;
 * the fitted w(n) = 1 − ½ (n/a)^(−b) per schedule and the labels each would need to match offline's fit at 1×,
-  10× and 100× the budget (extrapolations, labelled as such).
+  10× and 100× the budget (extrapolations, labelled as such);
+* tanking: ``online`` against ``online-no-nudge`` over a longer run (``--tanking-batches``, default 256 batches,
+  4,096 labels; its own results directory ``<results>-tanking``), with the same indicators.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=64)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--results", type=Path, default=Path("results/online-rlhf"))
+    parser.add_argument("--tanking-batches", type=int, default=256, help="batches of the ε = 0 long run (0: skip)")
     args = parser.parse_args()
     config = OnlineConfig(schedules=SCHEDULES, seeds=tuple(range(args.seeds)), batches=args.batches)
     start = time.perf_counter()
@@ -84,8 +87,7 @@ def main() -> None:
     print(f"# Online RLHF on LLMDuel-v0 ({args.seeds} seeds, {config.queries} labels, "
           f"{time.perf_counter() - start:.0f} s)\n")  # fmt: skip
     print((args.results / "summary.md").read_text())
-    records = [json.loads(line) for line in (args.results / "metrics.jsonl").read_text().splitlines()]
-    runs = by_schedule(records)
+    runs = by_schedule(read(args.results))
     print("## Ablations (mean over seeds; difference = variant − base, 95% paired seed-bootstrap interval)\n")
     print("| variant | vs | final win rate | base's | difference | min entropy | min distinct | peak − final | "
           "KL to initial |")  # fmt: skip
