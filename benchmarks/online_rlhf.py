@@ -93,17 +93,33 @@ def main() -> None:
           "KL to initial |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|")
     for variant, base, what in ABLATIONS:
-        if variant not in runs or base not in runs:
-            continue
-        mine, theirs = indicators(runs[variant]), indicators(runs[base])
-        low, high = paired_interval(mine["final"] - theirs["final"])
-        cells = [f"{mine[k].mean():.3f} ({theirs[k].mean():.3f})" for k in ("min_entropy", "min_distinct", "drop",
-                                                                              "kl_initial")]  # fmt: skip
-        print(
-            f"| {variant} ({what}) | {base} | {mine['final'].mean():.3f} | {theirs['final'].mean():.3f} | "
-            f"{(mine['final'] - theirs['final']).mean():+.3f} [{low:+.3f}, {high:+.3f}] | " + " | ".join(cells) + " |"
-        )
+        if variant in runs and base in runs:
+            print(ablation_row(runs, variant, base, what))
     print("\n(in the indicator columns: the variant's value, then the base's in parentheses)")
+    if args.tanking_batches:
+        long = OnlineConfig(schedules=("online", "online-no-nudge"), seeds=config.seeds, batches=args.tanking_batches)
+        out = args.results.with_name(args.results.name + "-tanking")
+        execute_online(long, out, Console(stderr=True), jobs=args.jobs)
+        print(f"\n## Tanking: ε = 0 against the default ε over {long.queries:,} labels ({args.seeds} seeds)\n")
+        print("| variant | vs | final win rate | base's | difference | min entropy | min distinct | peak − final | "
+              "KL to initial |")  # fmt: skip
+        print("|---|---|---|---|---|---|---|---|---|")
+        print(ablation_row(by_schedule(read(out)), "online-no-nudge", "online", "ε = 0"))
+
+
+def read(directory: Path) -> list[dict]:
+    return [json.loads(line) for line in (directory / "metrics.jsonl").read_text().splitlines()]
+
+
+def ablation_row(runs: dict[str, dict[int, list[dict]]], variant: str, base: str, what: str) -> str:
+    mine, theirs = indicators(runs[variant]), indicators(runs[base])
+    low, high = paired_interval(mine["final"] - theirs["final"])
+    cells = [f"{mine[k].mean():.3f} ({theirs[k].mean():.3f})" for k in ("min_entropy", "min_distinct", "drop",
+                                                                          "kl_initial")]  # fmt: skip
+    return (
+        f"| {variant} ({what}) | {base} | {mine['final'].mean():.3f} | {theirs['final'].mean():.3f} | "
+        f"{(mine['final'] - theirs['final']).mean():+.3f} [{low:+.3f}, {high:+.3f}] | " + " | ".join(cells) + " |"
+    )
 
 
 if __name__ == "__main__":
