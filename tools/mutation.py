@@ -43,6 +43,8 @@ TESTS = {
     },
     # The linear dueling-bandit baselines. agents/base.py is left out: it holds only the Agent and RewardModel
     # protocols (signatures and docstrings, no logic to mutate).
+    # The online RLHF update rule, pairs and schedules (the runner's tests also exercise the schedules).
+    "agents/online.py": ["tests/test_online_rule.py", "tests/test_online_runner.py"],
     **{
         f"agents/{name}.py": ["tests/test_linear_baselines.py", "tests/test_agents.py"]
         for name in ("colstim", "linear_confidence", "maxinp", "maxpairucb")
