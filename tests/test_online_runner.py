@@ -66,7 +66,9 @@ def test_same_seed_same_run_another_seed_another(tiny_plan) -> None:
 def test_an_empty_response_stops_the_run_naming_the_batch(tiny_plan, monkeypatch) -> None:
     trial = OnlineTrial(tiny_plan.shared, "online", 0)
     monkeypatch.setattr(trial.policy.lm, "sample", lambda prompts, count, **_: [[""] * count for _ in prompts])
-    with pytest.raises(ValueError, match=r"batch 1: every one of the policy's 4 responses to .* is empty"):
+    with pytest.raises(
+        ValueError, match=r"online seed 0, batch 1: every one of the policy.s 4 responses to .* is empty"
+    ):
         trial.step()
 
 
@@ -188,3 +190,15 @@ def test_the_embedded_ceiling_is_the_best_responses_exact_win_rate(tiny_plan) ->
     np.testing.assert_allclose(p_win, EMBEDDED_CEILING, rtol=1e-12)
     assert online_ceiling(tiny_plan.config) == EMBEDDED_CEILING
     assert online_ceiling(OnlineConfig(env_kwargs={"base_lm": "somewhere"})) is None
+
+
+def test_offline_optimises_at_every_budget_and_at_the_end(monkeypatch) -> None:
+    config = OnlineConfig(**{**TINY, "batches": 3}, seeds=(0,), schedules=("offline",))
+    plan = plan_online(config)
+    trial = OnlineTrial(plan.shared, "offline", 0)
+    budgets = []
+    monkeypatch.setattr(trial, "_optimise_offline", lambda: budgets.append(trial.batch))
+    for _ in range(3):
+        trial.step()
+    assert budgets == [2, 3]  # period 2, and the last batch so that the final evaluation sees all the data
+    assert [b for b in range(1, 4) if config.evaluates_at(b, "offline")] == [2, 3]

@@ -296,7 +296,8 @@ class OnlineTrial:
                                      f"next-token probabilities are not finite ({error})") from error  # fmt: skip
         for prompt, row in zip(prompts, texts, strict=True):
             if not any(row):
-                raise ValueError(f"batch {self.batch + 1}: every one of the policy's {count} responses to "
+                raise ValueError(f"{self.name} seed {self.seed}, batch {self.batch + 1}: every one of the policy's "
+                                 f"{count} responses to "
                                  f"{prompt!r} is empty; an empty pair carries no preference (the policy collapsed "
                                  "onto <eos>: lower learning_rate or raise kl_weight)")  # fmt: skip
         return texts
@@ -340,7 +341,7 @@ class OnlineTrial:
             self._policy_step(self.policy, fresh, fresh_texts,
                               pair_signals(fresh_utilities, extreme_pairs(fresh_utilities), nudge))  # fmt: skip
         self.batch += 1
-        if self.schedule.mode != "online" and self.batch % config.period == 0:
+        if self.schedule.mode != "online" and (self.batch % config.period == 0 or self.batch == config.batches):
             self._optimise_offline()
         return {k: float(v) for k, v in metrics.items()}
 
