@@ -195,8 +195,8 @@ def extreme_pairs(utilities: torch.Tensor) -> torch.Tensor:
     if utilities.shape[1] < 4:
         raise ValueError(f"extreme pairs need at least 4 samples per prompt, got {utilities.shape[1]}")
     order = _ranked(utilities)
-    best, worst = torch.stack([order[:, 0], order[:, -1]], 1), torch.stack([order[:, 1], order[:, -2]], 1)
-    return torch.cat([reversed_pairs(best), reversed_pairs(worst)], dim=1)
+    outer, inner = torch.stack([order[:, 0], order[:, -1]], 1), torch.stack([order[:, 1], order[:, -2]], 1)
+    return torch.cat([reversed_pairs(outer), reversed_pairs(inner)], dim=1)
 
 
 def sequence_kl(
