@@ -8,8 +8,9 @@ the same config is resumed or reused) into ``--results``, then prints, side by s
 * the queries each schedule needs to reach offline's final win rate and stay there, as a multiplier against
   offline (the paper: > 10× at 20K labels), with paired seed-bootstrap 95% intervals;
 * the ablations, each against the schedule it differs from in one thing: no nudge (ε = 0) for online and
-  online-ids, no anchor (β = 0), a random pair with the same ENN instead of IDS among the S samples, and the
-  paper's own offline rule (one random pair both ways, ε = 0) instead of offline with the online rule's step.
+  online-ids, no anchor (β = 0), a random pair with the same ENN instead of IDS among the S samples, and offline
+  optimised with the online rule's fresh-batch step (extreme pairs among S samples, with ε) instead of the paper's
+  offline rule (one random pair both ways, ε = 0).
   For each: final win rate, its paired difference (interval over seeds), and the collapse indicators: the lowest
   policy entropy and distinct-response count along the run, the drop from the curve's peak to its end
   ("tanking"), and the final KL to the initial policy;
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEDULES = ("offline", "periodic", "online", "online-ids", "offline-random-pair", "online-no-nudge",
+SCHEDULES = ("offline", "periodic", "online", "online-ids", "offline-extremes", "online-no-nudge",
              "online-ids-no-nudge", "online-no-anchor", "online-enn")  # fmt: skip
 #: (variant, the schedule it differs from, what differs).
 ABLATIONS = (
@@ -36,7 +37,7 @@ ABLATIONS = (
     ("online-ids-no-nudge", "online-ids", "ε = 0"),
     ("online-no-anchor", "online", "no anchor (β = 0)"),
     ("online-enn", "online-ids", "random pair instead of IDS (same ENN)"),
-    ("offline-random-pair", "offline", "the paper's offline rule (random pair, ε = 0)"),
+    ("offline-extremes", "offline", "the online rule's fresh-batch step, with ε, instead of a random pair"),
 )
 BOOTSTRAP_DRAWS = 2000
 

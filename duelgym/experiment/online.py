@@ -8,10 +8,10 @@ One (schedule, seed) run, per batch of B training prompts (the env's prompts, dr
 2. the schedule's agent picks one pair among the S, the env's rater makes one choice, and the agent's reward model
    learns from the pair and its reverse;
 3. online schedules then take two policy steps (:mod:`duelgym.agents.online`); offline and periodic ones, every
-   τ = ``period`` batches, optimise a fresh copy of the initial policy against the reward model for as many
-   steps as an online run would have taken on the same data (``phase_steps_per_batch`` × batches so far), keep a
-   checkpoint every ``checkpoint_every`` steps and serve the one with the best win rate on the test prompts
-   (periodic also collects with it).
+   τ = ``period`` batches (and at the last), optimise a fresh copy of the initial policy against the reward model
+   with their phase pairs for as many steps as an online run would have taken on the same data
+   (``phase_steps_per_batch`` × batches so far), keep a checkpoint every ``checkpoint_every`` steps and serve the
+   one with the best win rate on the test prompts (periodic also collects with it).
 
 Evaluation: the exact win rate (the env's fixed reference rater, no sampling) of the policy's greedy response
 against the initial policy's greedy response on the eval prompts, with diagnostics (:meth:`OnlineTrial.evaluate`).
