@@ -268,18 +268,19 @@ class Policy:
         )
         self.steps = 0
 
-    def update(
-        self, prompts: list[str], responses: list[str], weights: torch.Tensor, kl_weight: float | None = None
-    ) -> dict[str, float]:
+    def update(self, prompts: list[str], responses: list[str], weights: torch.Tensor) -> dict[str, float]:
         """One AdamW step of the rule on n (prompt, response) rows, each with its signal weight (n,).
 
-        ``kl_weight`` overrides β (0 turns the anchor off). Raises ``FloatingPointError`` if a log-probability or
-        the gradient is not finite (nothing is changed then).
+        Raises ``FloatingPointError`` if a log-probability or the gradient is not finite (nothing is changed then),
+        and ``ValueError`` for mismatched or empty rows.
 
         Returns: ``loss``, ``grad_norm`` (before clipping), ``kl`` (mean per response, exact or k3) and
         ``log_prob`` (mean ln π_θ(Y | X)).
         """
-        beta = self.config.kl_weight if kl_weight is None else kl_weight
+        if not prompts or len(prompts) != len(responses) or weights.shape != (len(prompts),):
+            raise ValueError(f"update needs n >= 1 prompts, n responses and weights of shape (n,); got "
+                             f"{len(prompts)}, {len(responses)} and {tuple(weights.shape)}")  # fmt: skip
+        beta = self.config.kl_weight
         logits, tokens, mask, _ = self.lm.response_logits(prompts, responses)
         log_probs = logits.log_softmax(dim=-1)
         sequence = (log_probs.gather(2, tokens[..., None])[..., 0] * mask).sum(dim=1)

@@ -221,3 +221,8 @@ BAD_UPDATE_SETTINGS = [
 def test_bad_update_settings_are_refused_by_name(settings: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         PolicyUpdateConfig(**settings)
+
+
+def test_an_update_without_rows_is_refused(base_lm) -> None:
+    with pytest.raises(ValueError, match="update needs n >= 1 prompts"):
+        fresh_policy(base_lm).update([], [], torch.zeros(0))

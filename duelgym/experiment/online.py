@@ -302,8 +302,13 @@ class OnlineTrial:
                                  "onto <eos>: lower learning_rate or raise kl_weight)")  # fmt: skip
         return texts
 
-    def _policy_step(self, policy: Policy, prompts: list[str], texts: list[list[str]], weights: torch.Tensor) -> None:
-        rows, columns = weights.nonzero(as_tuple=True)
+    def _policy_step(self, policy: Policy, prompts: list[str], texts: list[list[str]], utilities: torch.Tensor,
+                     pairs: torch.Tensor) -> None:  # fmt: skip
+        """One policy step on every sample that leads one of ``pairs`` (B, P, 2), weighted by its signal: a sample
+        whose signal is 0 (a tie, with ε = 0) still gets the KL term."""
+        weights = pair_signals(utilities, pairs, policy.config.nudge)
+        leads = torch.zeros_like(weights, dtype=torch.bool).scatter_(1, pairs[..., 0], True)
+        rows, columns = leads.nonzero(as_tuple=True)
         rows_, columns_ = rows.tolist(), columns.tolist()
         try:
             policy.update([prompts[r] for r in rows_], [texts[r][c] for r, c in zip(rows_, columns_, strict=True)],
@@ -330,16 +335,13 @@ class OnlineTrial:
         metrics = self.agent.observe({"arms": both}, np.concatenate([pairs, pairs[:, ::-1]]),
                                      np.concatenate([choices, 1.0 - choices]))  # fmt: skip
         if self.schedule.mode == "online":
-            nudge = self.policy.config.nudge
             utilities = self._utilities(features)
             queried = torch.as_tensor(pairs, dtype=torch.int64)
-            self._policy_step(self.policy, prompts, texts, pair_signals(utilities, queried_and_extreme_pairs(
-                queried, utilities), nudge))  # fmt: skip
+            self._policy_step(self.policy, prompts, texts, utilities, queried_and_extreme_pairs(queried, utilities))
             fresh = [shared.train_prompts[i] for i in self.rng.integers(len(shared.train_prompts), size=len(prompts))]
             fresh_texts = self._sample(self.policy.lm, fresh, config.num_samples, 1)
             fresh_utilities = self._utilities(shared.features(fresh, fresh_texts))
-            self._policy_step(self.policy, fresh, fresh_texts,
-                              pair_signals(fresh_utilities, extreme_pairs(fresh_utilities), nudge))  # fmt: skip
+            self._policy_step(self.policy, fresh, fresh_texts, fresh_utilities, extreme_pairs(fresh_utilities))
         self.batch += 1
         if self.schedule.mode != "online" and (self.batch % config.period == 0 or self.batch == config.batches):
             self._optimise_offline()
@@ -361,7 +363,7 @@ class OnlineTrial:
             utilities = self._utilities(shared.features(prompts, texts))
             pairs = (reversed_pairs(torch.tensor([[0, 1]]).expand(len(prompts), 2)) if random_pairs
                      else extreme_pairs(utilities))  # fmt: skip
-            self._policy_step(phase, prompts, texts, pair_signals(utilities, pairs, phase.config.nudge))
+            self._policy_step(phase, prompts, texts, utilities, pairs)
             if step % config.checkpoint_every == 0 or step == steps:
                 score = shared.win_rate(phase.lm, test=True)
                 if score > best[0]:
