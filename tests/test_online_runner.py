@@ -232,3 +232,16 @@ def test_without_the_nudge_a_batch_of_ties_still_takes_its_kl_step(tiny_plan, mo
     trial.step()
     assert trial.policy.steps == 2
     assert any(not torch.equal(a, b) for a, b in zip(before, trial.policy.lm.model.parameters(), strict=True))
+
+
+def test_the_online_command_writes_a_results_directory_that_report_redraws(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    main(["online", "--batches", "2", "--batch-size", "4", "--seeds", "1", "--schedules", "online", "--jobs", "1",
+          "--out", str(out)])  # fmt: skip
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["agents"]) == {"online"} and summary["baseline"] == "offline"
+    assert json.loads((out / "config.json").read_text())["kind"] == "online"
+    (out / "summary.json").unlink()
+    main(["report", str(out)])
+    assert json.loads((out / "summary.json").read_text()) == summary
+    assert "The paper's form" in capsys.readouterr().out
