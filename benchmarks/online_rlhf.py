@@ -88,6 +88,22 @@ def main() -> None:
     print(f"# Online RLHF on LLMDuel-v0 ({args.seeds} seeds, {config.queries} labels, "
           f"{time.perf_counter() - start:.0f} s)\n")  # fmt: skip
     print((args.results / "summary.md").read_text())
+    summary = json.loads((args.results / "summary.json").read_text())
+    print(
+        f"## The paper's multiplier: offline's budget ({config.queries:,} labels) / the labels each schedule needs to "
+        f"reach offline's final win rate {summary['target']:.3f} (the table above divides offline's own labels to "
+        "that level instead, which is smaller wherever offline's curve has flattened before its budget)\n"
+    )
+    print("| schedule | labels | offline's budget / labels |")
+    print("|---|---|---|")
+    for name, entry in summary.get("vs_offline", {}).items():
+        low, high = entry["queries_interval"]
+        ratio = "not reached" if entry["queries"] is None else (
+            f"{config.queries / entry['queries']:.1f}x [{'n.r.' if high is None else f'{config.queries / high:.1f}'}, "
+            f"{'inf' if low is None else f'{config.queries / low:.1f}'}]")  # fmt: skip
+        labels = "not reached" if entry["queries"] is None else f"{entry['queries']:,.0f}"
+        print(f"| {name} | {labels} | {ratio} |")
+    print()
     runs = by_schedule(read(args.results))
     print("## Ablations (mean over seeds; difference = variant − base, 95% paired seed-bootstrap interval)\n")
     print("| variant | vs | final win rate | base's | difference | min entropy | min distinct | peak − final | "
