@@ -207,9 +207,9 @@ class OnlineConfig:
         return cls(**{k: tuple(v) if k in ("schedules", "seeds") else v for k, v in values.items() if k in names})
 
 
-#: ``--quick``: about 2 minutes on 2 CPU cores (2 seeds, 32 batches of 8 prompts = 256 labels, 8 samples each).
+#: ``--quick``: about 2 minutes on 2 CPU cores (2 seeds, 32 batches of 16 prompts = 512 labels, 8 samples each).
 ONLINE_QUICK: dict[str, Any] = {
-    "seeds": (0, 1), "batches": 32, "batch_size": 8, "num_samples": 8, "period": 8, "checkpoint_every": 8,
+    "seeds": (0, 1), "batches": 32, "batch_size": 16, "num_samples": 8, "period": 8, "checkpoint_every": 8,
     "dense_batches": 4, "eval_every": 4, "eval_prompts": 50, "test_prompts": 30, "diagnostic_prompts": 8,
 }  # fmt: skip
 
