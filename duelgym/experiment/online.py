@@ -61,7 +61,7 @@ from duelgym.agents.online import (
 from duelgym.evaluation import PowerLawFit, fit_win_rate_curve, win_probabilities
 from duelgym.experiment.config import ConfigError
 from duelgym.experiment.report import curves, multiplier_text, queries_text, reach_targets
-from duelgym.experiment.runner import RunResult, one_torch_thread, run_device, run_parallel
+from duelgym.experiment.runner import RunResult, one_torch_thread, run_device, run_pending
 from duelgym.experiment.state import StateMismatch, extract_state, restore_state
 from duelgym.experiment.store import ResultsStore, write_reports
 from duelgym.lm import load
@@ -528,17 +528,7 @@ def run_online(config: OnlineConfig, on_start: Callable[[str, int], None] | None
             pending.append((name, seed))
     # Offline and periodic optimise at every budget: the longest runs go first so that parallel jobs end together.
     pending.sort(key=lambda task: SCHEDULES[task[0]].mode == "online")
-    with one_torch_thread():
-        if jobs == 1 or len(pending) <= 1:
-            for name, seed in pending:
-                if on_start is not None:
-                    on_start(name, seed)
-                yield from _run_one(prepared, name, seed, store, recorded, checkpoint_seconds)
-                if store is not None:
-                    store.finish(name, seed)
-            return
-        yield from run_parallel(prepared, pending, store, recorded, min(jobs, len(pending)), on_start,
-                                checkpoint_seconds, _run_one)  # fmt: skip
+    yield from run_pending(prepared, pending, store, recorded, jobs, on_start, checkpoint_seconds, _run_one)
 
 
 def online_ceiling(config: OnlineConfig) -> float | None:

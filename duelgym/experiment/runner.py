@@ -34,7 +34,7 @@ from duelgym.experiment.state import StateMismatch, extract_state, restore_state
 from duelgym.experiment.store import ResultsStore, write_reports
 
 __all__ = ["CHECKPOINT_SECONDS", "Plan", "RunResult", "execute", "plan", "report_settings", "run_all",
-           "run_device", "run_parallel"]  # fmt: skip
+           "run_device", "run_parallel", "run_pending"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -260,22 +260,34 @@ def run_all(
     checkpoint_seconds = check_finite("checkpoint_seconds", checkpoint_seconds, minimum=0.0)
     recorded = set(store.recorded) if store is not None else set()
     pending = _pending(prepared, store)
+    yield from run_pending(prepared, pending, store, recorded, jobs, on_start, checkpoint_seconds, _run_one,
+                           prepared.experiment.warm_up)  # fmt: skip
+
+
+#: ``run_one(prepared, name, seed, store, recorded, checkpoint_seconds, before_checkpoint)``: one run's results.
+RunOne = Callable[..., Iterator[RunResult]]
+
+
+def run_pending(prepared: Any, pending: list[tuple[str, int]], store: ResultsStore | None,
+                recorded: set[tuple[str, int, int]], jobs: int, on_start: Callable[[str, int], None] | None,
+                checkpoint_seconds: float, run_one: RunOne,
+                warm_up: Callable[[], None] = lambda: None) -> Iterator[RunResult]:  # fmt: skip
+    """Run the ``pending`` (name, seed) runs with one torch thread: one after the other in this process
+    (``jobs == 1``) or in :func:`run_parallel`'s workers (after ``warm_up()``, which computes what the runs
+    share before the workers inherit it); finished runs drop their checkpoints. Used by :func:`run_all` and
+    ``duelgym online``."""
     with one_torch_thread():  # as in a worker: results do not depend on thread counts
         if jobs == 1 or len(pending) <= 1:
             for name, seed in pending:
                 if on_start is not None:
                     on_start(name, seed)
-                yield from _run_one(prepared, name, seed, store, recorded, checkpoint_seconds)
+                yield from run_one(prepared, name, seed, store, recorded, checkpoint_seconds)
                 if store is not None:
                     store.finish(name, seed)
             return
-        prepared.experiment.warm_up()  # compute what runs share once, before the workers inherit it
-        workers = min(jobs, len(pending))
-        yield from run_parallel(prepared, pending, store, recorded, workers, on_start, checkpoint_seconds, _run_one)
-
-
-#: ``run_one(prepared, name, seed, store, recorded, checkpoint_seconds, before_checkpoint)``: one run's results.
-RunOne = Callable[..., Iterator[RunResult]]
+        warm_up()
+        yield from run_parallel(prepared, pending, store, recorded, min(jobs, len(pending)), on_start,
+                                checkpoint_seconds, run_one)  # fmt: skip
 
 
 def _worker(index: int, prepared: Any, store: ResultsStore | None, recorded: set[tuple[str, int, int]],
