@@ -226,3 +226,81 @@ def test_bad_update_settings_are_refused_by_name(settings: dict, message: str) -
 def test_an_update_without_rows_is_refused(base_lm) -> None:
     with pytest.raises(ValueError, match="update needs n >= 1 prompts"):
         fresh_policy(base_lm).update([], [], torch.zeros(0))
+
+
+# --- tests written against the mutants `make mutation` left alive ---------------------------------------------
+
+
+def test_the_update_minimises_minus_the_weighted_log_likelihood_plus_the_kl(base_lm) -> None:
+    policy = fresh_policy(base_lm, kl_weight=0.5)
+    with torch.no_grad():
+        for parameter in policy.anchor.model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+        logits, tokens, mask, _ = policy.lm.response_logits([PROMPT] * 2, [PLAIN, BRACKET])
+        anchor = policy.anchor.response_logits([PROMPT] * 2, [PLAIN, BRACKET])[0]
+        log_probs = logits.log_softmax(-1)
+        sequence = (log_probs.gather(2, tokens[..., None])[..., 0] * mask).sum(1)
+        kl = sequence_kl(log_probs, anchor.log_softmax(-1), tokens, mask)
+    weights = torch.tensor([0.3, -0.2])
+    assert policy.steps == 0
+    metrics = policy.update([PROMPT] * 2, [PLAIN, BRACKET], weights)
+    assert policy.steps == 1
+    assert math.isclose(metrics["loss"], float(-(weights * sequence).sum() + 0.5 * kl.sum()), rel_tol=1e-5)
+    assert math.isclose(metrics["kl"], float(kl.mean()), rel_tol=1e-5)  # the exact KL is what is reported
+    assert math.isclose(metrics["log_prob"], float(sequence.mean()), rel_tol=1e-5)
+
+
+def test_a_sampled_estimator_reports_the_non_negative_k3_value(base_lm) -> None:
+    policy = fresh_policy(base_lm, kl="k1")
+    with torch.no_grad():
+        for parameter in policy.anchor.model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+        logits, tokens, mask, _ = policy.lm.response_logits([PROMPT] * 2, [PLAIN, BRACKET])
+        anchor = policy.anchor.response_logits([PROMPT] * 2, [PLAIN, BRACKET])[0]
+        k3 = sequence_kl(logits.log_softmax(-1), anchor.log_softmax(-1), tokens, mask, "k3")
+    metrics = policy.update([PROMPT] * 2, [PLAIN, BRACKET], torch.zeros(2))
+    assert math.isclose(metrics["kl"], float(k3.mean()), rel_tol=1e-5) and metrics["kl"] >= 0
+
+
+def test_the_documented_defaults_and_an_immutable_config() -> None:
+    config = PolicyUpdateConfig()
+    assert (config.nudge, config.kl_weight, config.anchor_rate, config.learning_rate, config.clip_norm,
+            config.weight_decay, config.kl) == (0.02, 0.02, 0.01, 3e-4, 1.0, 0.0, "exact")  # fmt: skip
+    assert PolicyUpdateConfig(anchor_rate=1.0).anchor_rate == 1.0  # (0, 1]: 1 copies the policy
+    with pytest.raises(AttributeError):
+        config.nudge = 0.5  # type: ignore[misc]
+    with pytest.raises(ValueError, match=r"anchor_rate must be in \(0, 1\]"):
+        PolicyUpdateConfig(anchor_rate=-0.1)
+
+
+def test_mismatched_rows_are_refused(base_lm) -> None:
+    policy = fresh_policy(base_lm)
+    with pytest.raises(ValueError, match="update needs n >= 1 prompts"):
+        policy.update([PROMPT], [PLAIN, BRACKET], torch.zeros(1))
+    with pytest.raises(ValueError, match="update needs n >= 1 prompts"):
+        policy.update([PROMPT, PROMPT], [PLAIN, BRACKET], torch.zeros(3))
+
+
+def test_ema_update_copies_buffers() -> None:
+    model, anchor = torch.nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3)
+    model.running_mean.fill_(2.0)
+    ema_update(anchor, model, 0.1)
+    assert torch.equal(anchor.running_mean, model.running_mean)
+
+
+def test_each_ablation_differs_from_its_base_in_one_field() -> None:
+    import dataclasses
+
+    from duelgym.agents.online import SCHEDULES
+
+    expected = {
+        "offline-extremes": ("offline", {"nudge", "phase_pairs"}),
+        "online-no-nudge": ("online", {"nudge"}),
+        "online-no-anchor": ("online", {"anchor"}),
+        "online-enn": ("online", {"reward_model"}),
+        "online-ids-no-nudge": ("online-ids", {"nudge"}),
+    }
+    for variant, (base, fields) in expected.items():
+        mine, theirs = dataclasses.asdict(SCHEDULES[variant]), dataclasses.asdict(SCHEDULES[base])
+        assert {k for k in mine if mine[k] != theirs[k]} == fields, variant
+    assert not SCHEDULES["offline"].nudge and SCHEDULES["online"].nudge and SCHEDULES["online-ids"].agent == "ids"
