@@ -278,7 +278,15 @@ def test_mismatched_rows_are_refused(base_lm) -> None:
     with pytest.raises(ValueError, match="update needs n >= 1 prompts"):
         policy.update([PROMPT], [PLAIN, BRACKET], torch.zeros(1))
     with pytest.raises(ValueError, match="update needs n >= 1 prompts"):
-        policy.update([PROMPT, PROMPT], [PLAIN, BRACKET], torch.zeros(3))
+        policy.update([PROMPT, PROMPT], [PLAIN], torch.zeros(2))
+    for weights in (torch.zeros(3), torch.zeros(1)):
+        with pytest.raises(ValueError, match="update needs n >= 1 prompts"):
+            policy.update([PROMPT, PROMPT], [PLAIN, BRACKET], weights)
+
+
+def test_extreme_pairs_need_four_samples() -> None:
+    with pytest.raises(ValueError, match="at least 4 samples per prompt, got 3"):
+        extreme_pairs(torch.zeros(2, 3))
 
 
 def test_ema_update_copies_buffers() -> None:
