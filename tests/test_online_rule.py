@@ -213,6 +213,7 @@ BAD_UPDATE_SETTINGS = [
     ({"anchor_rate": 0.0}, r"anchor_rate must be in \(0, 1\]"),
     ({"anchor_rate": 1.5}, r"anchor_rate must be in \(0, 1\]"),
     ({"learning_rate": 0.0}, "learning_rate must be a finite number > 0"),
+    ({"weight_decay": -0.1}, "weight_decay must be >= 0"),
     ({"kl": "k2"}, "kl must be one of"),
 ]
 
