@@ -9,10 +9,32 @@ from typing import Any, Literal
 
 from duelgym._validation import check_int
 
-__all__ = ["BASELINE_QUERIES", "QUICK", "ConfigError", "RunConfig"]
+__all__ = ["BASELINE_QUERIES", "QUICK", "ConfigError", "RunConfig", "check_device", "check_no_repeats", "check_seeds"]
 
 #: The passive baselines' default budget: 8× the others', so that they reach the targets (issue 11: 51,200).
 BASELINE_QUERIES = {"passive": 51200, "passive-enn": 51200}
+
+
+def check_no_repeats(name: str, values: tuple[Any, ...]) -> None:
+    """A ``ValueError`` naming the values of ``name`` that appear more than once."""
+    repeated = sorted({str(v) for v in values if values.count(v) > 1})
+    if repeated:
+        raise ValueError(f"{name} must not repeat: {', '.join(repeated)} appear more than once in {values}")
+
+
+def check_seeds(seeds: tuple[Any, ...]) -> None:
+    """At least one seed, each an int >= 0, none repeated."""
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    for seed in seeds:
+        check_int("seed", seed, minimum=0)
+    check_no_repeats("seeds", seeds)
+
+
+def check_device(device: str) -> None:
+    """``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (whether it can be used here is the runner's check)."""
+    if device not in ("cpu", "cuda", "auto") and not device.startswith("cuda:"):
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {device!r}")
 
 
 class ConfigError(ValueError):
@@ -84,18 +106,11 @@ class RunConfig:
         check_int("num_particles", self.num_particles, minimum=1)
         check_int("num_candidates", self.num_candidates, minimum=2)
         check_int("eval_prompts", self.eval_prompts, minimum=1)
-        if not self.seeds:
-            raise ValueError("seeds must name at least one seed")
-        for seed in self.seeds:
-            check_int("seed", seed, minimum=0)
-        for name, values in (("seeds", self.seeds), ("agents", self.agents)):
-            repeated = sorted({str(v) for v in values if values.count(v) > 1})
-            if repeated:
-                raise ValueError(f"{name} must not repeat: {', '.join(repeated)} appear more than once in {values}")
+        check_seeds(self.seeds)
+        check_no_repeats("agents", self.agents)
         if self.reward_model not in (None, "point", "enn"):
             raise ValueError(f"reward_model must be 'point', 'enn' or None, got {self.reward_model!r}")
-        if self.device not in ("cpu", "cuda", "auto") and not self.device.startswith("cuda:"):
-            raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {self.device!r}")
+        check_device(self.device)
         if not isinstance(self.env_kwargs, dict):
             raise TypeError(f"env_kwargs must be a dict, got {type(self.env_kwargs).__name__}")
         if "split" in self.env_kwargs:

@@ -59,7 +59,7 @@ from duelgym.agents.online import (
     sequence_kl,
 )
 from duelgym.evaluation import PowerLawFit, fit_win_rate_curve, win_probabilities
-from duelgym.experiment.config import ConfigError
+from duelgym.experiment.config import ConfigError, check_device, check_no_repeats, check_seeds
 from duelgym.experiment.report import curves, multiplier_text, queries_text, reach_targets
 from duelgym.experiment.runner import RunResult, one_torch_thread, run_device, run_pending
 from duelgym.experiment.state import StateMismatch, extract_state, restore_state
@@ -145,16 +145,10 @@ class OnlineConfig:
                 f"diagnostic_prompts={self.diagnostic_prompts} must be <= eval_prompts={self.eval_prompts}"
             )
         self.policy_config()  # checks ε, β, η, learning rate, clip norm and the KL estimator
-        if not self.seeds:
-            raise ValueError("seeds must name at least one seed")
-        for seed in self.seeds:
-            check_int("seed", seed, minimum=0)
+        check_seeds(self.seeds)
         if not self.schedules:
             raise ValueError("schedules must name at least one schedule")
-        for name, values in (("seeds", self.seeds), ("schedules", self.schedules)):
-            repeated = sorted({str(v) for v in values if values.count(v) > 1})
-            if repeated:
-                raise ValueError(f"{name} must not repeat: {', '.join(repeated)} appear more than once in {values}")
+        check_no_repeats("schedules", self.schedules)
         unknown = [s for s in self.schedules if s not in SCHEDULES]
         if unknown:
             raise ValueError(f"unknown schedule(s) {', '.join(unknown)}; known: {', '.join(SCHEDULES)}")
@@ -171,15 +165,11 @@ class OnlineConfig:
                     f"env_kwargs must not set {key}: online runs use the task's train split for "
                     "training and two disjoint slices of its eval split for test and evaluation"
                 )
-        if self.device not in ("cpu", "cuda", "auto") and not self.device.startswith("cuda:"):
-            raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {self.device!r}")
+        check_device(self.device)
 
     @property
     def queries(self) -> int:
         return self.batches * self.batch_size
-
-    def queries_of(self, schedule: str) -> int:
-        return self.queries
 
     def policy_config(self, schedule: str | None = None) -> PolicyUpdateConfig:
         """The policy update of ``schedule`` (ε = 0 where it has no nudge; β applies only with an anchor)."""
