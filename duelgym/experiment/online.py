@@ -391,7 +391,7 @@ class OnlineTrial:
         first = [row[i] for row in texts for i in range(0, half, 2)]
         second = [row[i + 1] for row in texts for i in range(0, half, 2)]
         pair_prompts = [p for p in prompts for _ in range(0, half, 2)]
-        p_first = np.asarray(shared.eval_env.unwrapped.eval_rater.p_first(pair_prompts, first, second))
+        p_first = win_probabilities(shared.eval_env, pair_prompts, first, second)  # checked probabilities
         gaps = (utilities[:, 0:half:2] - utilities[:, 1:half:2]).reshape(-1)
         differ = (np.array(first) != np.array(second)) & (p_first != 0.5)
         agreement = float(np.mean((gaps[differ] > 0) == (p_first[differ] > 0.5))) if differ.any() else math.nan
