@@ -43,7 +43,6 @@ import numpy as np
 import torch
 from gymnasium import spaces
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 import duelgym
 import duelgym.agents
@@ -61,7 +60,7 @@ from duelgym.agents.online import (
 from duelgym.evaluation import PowerLawFit, fit_win_rate_curve, win_probabilities
 from duelgym.experiment.config import ConfigError, check_device, check_no_repeats, check_seeds
 from duelgym.experiment.report import curves, multiplier_text, queries_text, reach_targets
-from duelgym.experiment.runner import RunResult, one_torch_thread, run_device, run_pending
+from duelgym.experiment.runner import RunResult, one_torch_thread, progress_display, run_device, run_pending
 from duelgym.experiment.state import StateMismatch, extract_state, restore_state
 from duelgym.experiment.store import ResultsStore, write_reports
 from duelgym.lm import load
@@ -642,9 +641,7 @@ def execute_online(config: OnlineConfig, out: Path, console: Console, display: b
         console.print(f"[yellow]warning: {store.warning}")
     if store.recorded and display:
         console.print(f"resuming the run in {out}: {len(store.recorded)} results already written")
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
-               TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=console, disable=not display) as progress:
+    with progress_display(console, display) as progress:
         tasks: dict[tuple[str, int], Any] = {}
 
         def on_start(name: str, seed: int) -> None:

@@ -33,8 +33,8 @@ from duelgym.experiment.kinds import ExperimentKind, experiment_kind
 from duelgym.experiment.state import StateMismatch, extract_state, restore_state
 from duelgym.experiment.store import ResultsStore, write_reports
 
-__all__ = ["CHECKPOINT_SECONDS", "Plan", "RunResult", "execute", "plan", "report_settings", "run_all",
-           "run_device", "run_parallel", "run_pending"]  # fmt: skip
+__all__ = ["CHECKPOINT_SECONDS", "Plan", "RunResult", "execute", "plan", "progress_display", "report_settings",
+           "run_all", "run_device", "run_parallel", "run_pending"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -389,6 +389,14 @@ def run_parallel(
             worker.join()
 
 
+def progress_display(console: Console, display: bool = True) -> Progress:
+    """The live display of a comparison: one bar per (name, seed) with its latest metric, elapsed and remaining
+    time (``display=False``: silent)."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
+               TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
+    return Progress(*columns, console=console, disable=not display)
+
+
 def report_settings(config: RunConfig) -> tuple[str, bool, float | None]:
     """(metric name, higher is better, learnable ceiling or ``None``) of a config: what :func:`write_reports` takes."""
     kind = experiment_kind(config.env)
@@ -436,9 +444,7 @@ def execute(
         console.print(f"resuming the run in {out}: {len(store.recorded)} results already written")
     settings = report_settings(config)
     metric = settings[0]
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
-               TimeElapsedColumn(), TimeRemainingColumn())  # fmt: skip
-    with Progress(*columns, console=console, disable=not display) as progress:
+    with progress_display(console, display) as progress:
         tasks: dict[tuple[str, int], Any] = {}
 
         def on_start(agent: str, seed: int) -> None:
