@@ -131,15 +131,20 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         raise ConfigError(str(error)) from error
 
 
+def check_parallel_options(args: argparse.Namespace) -> None:
+    """``--jobs`` and ``--checkpoint-seconds`` of ``run`` and ``online``, as one-line errors."""
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {args.jobs}")
+    if not math.isfinite(args.checkpoint_seconds) or args.checkpoint_seconds < 0:
+        raise ConfigError(f"--checkpoint-seconds must be a finite number >= 0, got {args.checkpoint_seconds}")
+
+
 def command_run(args: argparse.Namespace, console: Console) -> None:
     config = config_from(args)
     out = args.out or Path("results") / config.env.removeprefix("duelgym/")
     start = time.perf_counter()
     formats = tuple(f.strip() for f in args.log_format.split(",") if f.strip())
-    if args.jobs < 1:
-        raise ConfigError(f"--jobs must be >= 1, got {args.jobs}")
-    if not math.isfinite(args.checkpoint_seconds) or args.checkpoint_seconds < 0:
-        raise ConfigError(f"--checkpoint-seconds must be a finite number >= 0, got {args.checkpoint_seconds}")
+    check_parallel_options(args)
     summary = execute(config, out, console, log_formats=formats, jobs=args.jobs,
                       checkpoint_seconds=args.checkpoint_seconds)  # fmt: skip
     console.print(summary_markdown(summary), soft_wrap=True, markup=False)
@@ -163,10 +168,7 @@ def online_config_from(args: argparse.Namespace) -> OnlineConfig:
 
 def command_online(args: argparse.Namespace, console: Console) -> None:
     config = online_config_from(args)
-    if args.jobs < 1:
-        raise ConfigError(f"--jobs must be >= 1, got {args.jobs}")
-    if not math.isfinite(args.checkpoint_seconds) or args.checkpoint_seconds < 0:
-        raise ConfigError(f"--checkpoint-seconds must be a finite number >= 0, got {args.checkpoint_seconds}")
+    check_parallel_options(args)
     start = time.perf_counter()
     execute_online(config, args.out, console, jobs=args.jobs, checkpoint_seconds=args.checkpoint_seconds)
     console.print((args.out / "summary.md").read_text(), soft_wrap=True, markup=False)
