@@ -623,11 +623,12 @@ def online_markdown(summary: dict[str, Any]) -> str:
 def write_online_reports(directory: Path, ceiling: float | None = None) -> dict[str, Any]:
     """``summary.json``, ``summary.md`` and ``curves.png`` of an online results directory (offline the baseline;
     ``ceiling``: the best response's win rate, when known, for the ceiling fits)."""
-    summary = write_reports(directory, METRIC, True, None, baseline="offline",
-                            extend=lambda records, summary: extend_summary(records, summary, ceiling))  # fmt: skip
-    with (directory / "summary.md").open("a") as file:
-        file.write("\n" + online_markdown(summary))
-    return summary
+
+    def extend(records: list[dict[str, Any]], summary: dict[str, Any]) -> str:
+        extend_summary(records, summary, ceiling)
+        return online_markdown(summary)
+
+    return write_reports(directory, METRIC, True, None, baseline="offline", extend=extend)
 
 
 def execute_online(config: OnlineConfig, out: Path, console: Console, display: bool = True, jobs: int = 1,

@@ -115,18 +115,19 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
 
 def write_reports(
     directory: Path, metric: str, higher_is_better: bool, ceiling: float | None = None, baseline: str = "passive",
-    extend: Callable[[list[dict[str, Any]], dict[str, Any]], None] | None = None,
+    extend: Callable[[list[dict[str, Any]], dict[str, Any]], str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Reduce ``directory/metrics.jsonl`` to ``summary.json``, ``summary.md`` and ``curves.png``; returns the
     summary (``ceiling``: the metric's learnable ceiling, for fixed targets; ``baseline``: the agent the others are
     compared with; see :func:`summarize`). ``extend(records, summary)`` may add fields to the summary before it
-    is written."""
+    is written, and returns Markdown for the end of ``summary.md`` (each file is written once, atomically)."""
     records = read_metrics(directory / "metrics.jsonl")
     summary = summarize(records, metric, higher_is_better, ceiling, baseline)
+    markdown = summary_markdown(summary)
     if extend is not None:
-        extend(records, summary)
+        markdown += "\n" + extend(records, summary)
     write_atomic(directory / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    write_atomic(directory / "summary.md", summary_markdown(summary))
+    write_atomic(directory / "summary.md", markdown)
     plot(records, summary, directory / "curves.png")
     return summary
 
