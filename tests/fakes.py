@@ -1,7 +1,11 @@
-"""Test doubles and helpers shared by the agent and reward-model tests."""
+"""Test doubles and helpers shared by the agent, reward-model and runner tests."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import time
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -42,3 +46,16 @@ def queried_pairs(name: str, seed: int, env: Any, steps: int) -> list:
         pairs_seen.append(pairs.tolist())
         obs = next_obs
     return pairs_seen
+
+
+def kill_after_lines(command: list[str], metrics: Path, lines: int, timeout: float = 120.0) -> None:
+    """Start ``command``, wait until ``metrics`` holds ``lines`` lines (or the command ends, or ``timeout`` s
+    pass), then SIGKILL it: a run killed mid-way, as by a crash."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        if metrics.exists() and metrics.read_text().count("\n") >= lines:
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from fakes import kill_after_lines
 
 from duelgym.experiment import QUICK, RunConfig
 from duelgym.experiment.cli import main
@@ -184,16 +184,7 @@ def test_a_run_killed_at_several_points_resumes_to_the_same_summary(tmp_path: Pa
     metrics = killed / "metrics.jsonl"
     counts = []
     for lines_before_kill in (1, 7, 15):
-        process = subprocess.Popen(
-            [*arguments, "--out", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and process.poll() is None:
-            if metrics.exists() and metrics.read_text().count("\n") >= lines_before_kill:
-                break
-            time.sleep(0.02)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        kill_after_lines([*arguments, "--out", str(killed)], metrics, lines_before_kill)
         time.sleep(1.5)  # the orphaned workers notice within a second and exit
         lines = metrics.read_text().splitlines()
         counts.append(len(lines))

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import math
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from fakes import kill_after_lines
 from rich.console import Console
 from test_online_rule import BAD_UPDATE_SETTINGS
 
@@ -131,14 +130,7 @@ def test_a_run_killed_by_sigkill_resumes_to_the_same_results(tmp_path: Path) -> 
     killed = tmp_path / "killed"
     metrics = killed / "metrics.jsonl"
     for lines_before_kill in (2, 5):
-        process = subprocess.Popen([*arguments, str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and process.poll() is None:
-            if metrics.exists() and metrics.read_text().count("\n") >= lines_before_kill:
-                break
-            time.sleep(0.02)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        kill_after_lines([*arguments, str(killed)], metrics, lines_before_kill)
     assert metrics.read_text().count("\n") < 2 * 4, "the kills must land mid-run"
     subprocess.run([*arguments, str(killed)], check=True, capture_output=True)
     assert (killed / "summary.json").read_bytes() == (tmp_path / "whole" / "summary.json").read_bytes()
