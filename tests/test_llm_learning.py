@@ -59,17 +59,18 @@ def test_a_reward_model_on_the_lm_features_can_reach_the_true_best_of_n() -> Non
     assert wins.mean() < ceiling - 0.3
 
 
-def test_passive_learns_from_noisy_feedback_slowly_with_the_point_model_and_fast_with_the_enn() -> None:
-    """The main job at the default feedback temperature measured, over 5 seeds, passive (point model) at 0.50 after
-    3,200 queries and 0.81 after 25,600 (still rising: 0.90 at 51,200), and passive with the ENN at 0.88 after
-    1,024. Two seeds here, on 100 eval prompts."""
+def test_passive_learns_from_noisy_feedback_with_the_point_model_and_with_the_enn() -> None:
+    """benchmarks/passive_learner.py measured (3 seeds, 300 eval prompts) passive with the point model at 0.885 after
+    1,024 queries and at the learnable ceiling (0.951) from 2,048 on, and 0.45 / 0.67 after 1,024 / 12,800 with the
+    old λ = 1e-4, which fits the rater's noise; passive with the ENN at 0.90 after 1,024. Two seeds here, on 100 eval
+    prompts: a point model that overfits (or a λ that collapses it to a constant) fails the first assertion."""
     from duelgym.experiment import RunConfig, run_all
 
-    config = RunConfig(agents=("passive", "passive-enn"), seeds=(0, 1), queries=25600, eval_prompts=100,
-                       agent_queries={"passive-enn": 1024}, dense_queries=0, eval_every=100)  # fmt: skip
+    config = RunConfig(agents=("passive", "passive-enn"), seeds=(0, 1), queries=4096, eval_prompts=100,
+                       agent_queries={"passive-enn": 1024}, dense_queries=0, eval_every=32)  # fmt: skip
     values: dict[tuple[str, int], list[float]] = {}
     for result in run_all(config, jobs=2):
         values.setdefault((result.agent, result.queries), []).append(result.value)
     mean = {key: float(np.mean(v)) for key, v in values.items()}
-    assert mean["passive", 25600] > mean["passive", 3200] + 0.15, mean
+    assert mean["passive", 4096] > 0.9, mean
     assert mean["passive-enn", 1024] > 0.7, mean

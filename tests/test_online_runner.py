@@ -197,9 +197,10 @@ def test_offline_optimises_at_every_budget_and_at_the_end(monkeypatch) -> None:
 
 
 @pytest.mark.slow
-def test_without_the_nudge_online_rlhf_dips_where_the_nudged_run_holds() -> None:
-    # The measured difference (benchmarks/online_rlhf.py, seed 1 of the default config): without ε the point-model
-    # online run peaks at 0.90 after 40 batches and falls to 0.76 by batch 60; with ε = 0.02 it holds at 0.84-0.87.
+def test_online_rlhf_with_the_point_model_learns_with_and_without_the_nudge() -> None:
+    # Measured (benchmarks/online_rlhf.py, seed 1 of the default config, 60 batches): online 0.927, online-no-nudge
+    # 0.945. With the point model's earlier λ = 1e-4, which fit the rater's noise, the run without ε peaked at 0.90
+    # and fell to 0.76 while ε = 0.02 held at 0.84-0.87; a reward model that fits the noise brings that dip back.
     config = OnlineConfig(seeds=(1,), schedules=("online", "online-no-nudge"), batches=60)
     plan = plan_online(config)
     finals = {}
@@ -208,8 +209,7 @@ def test_without_the_nudge_online_rlhf_dips_where_the_nudged_run_holds() -> None
         while trial.batch < config.batches:
             trial.step()
         finals[schedule] = trial.evaluate()[0]
-    assert finals["online"] > 0.8
-    assert finals["online"] - finals["online-no-nudge"] > 0.05, finals
+    assert min(finals.values()) > 0.88, finals
 
 
 def test_without_the_nudge_a_batch_of_ties_still_takes_its_kl_step(tiny_plan, monkeypatch) -> None:

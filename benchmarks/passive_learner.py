@@ -1,0 +1,97 @@
+"""How well passive learns on LLMDuel-v0 under each reward-model setting, side by side on the same seeds.
+
+    python benchmarks/passive_learner.py [--seeds 3] [--queries 12800] [--temperature 0.3] [--variants point,...]
+
+The measurement behind the point model's L2 weight λ (``agents/reward_models/point.py``) and behind the headline's
+baselines: passive (a uniformly random pair of the 64 candidates per prompt) feeds every variant the same kind of
+data, and each variant is scored on the 300 eval prompts exactly as ``duelgym run`` scores it (the fixed reference
+rater's win rate of the served candidate against the base model's greedy response). Printed per variant: the mean
+win rate over seeds at doubling query counts, its range over seeds at the end, the training cross-entropy of the
+last update (nats per comparison) and the noise floor it should not go below (the mean binary entropy of the
+rater's choices on the queried pairs, in nats): a model far below the floor is fitting the rater's noise.
+
+Variants: ``point`` (the default), ``point-<λ>`` (the point model with that λ), ``enn`` (the default ENN, λ = 10/n)
+and ``enn-constant-<λ>`` (the ENN with a constant λ).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+import duelgym.agents
+from duelgym.experiment import RunConfig
+from duelgym.experiment.kinds import LLMExperiment
+
+DEFAULT_VARIANTS = (
+    "point-1e-4,point-3e-3,point-5e-3,point,point-2e-2,point-3e-2,enn,enn-constant-1e-2,enn-constant-3e-2"
+)
+
+
+def reward_model_of(variant: str) -> tuple[str, dict[str, Any]]:
+    """(reward model name, its keyword arguments) of a variant name."""
+    if variant in ("point", "enn"):
+        return variant, {}
+    if variant.startswith("point-"):
+        return "point", {"regularization": float(variant.removeprefix("point-"))}
+    if variant.startswith("enn-constant-"):
+        weight = float(variant.removeprefix("enn-constant-"))
+        return "enn", {"regularization": weight, "regularization_schedule": "constant"}
+    raise SystemExit(f"unknown variant {variant!r}: point, point-<λ>, enn or enn-constant-<λ>")
+
+
+def run(experiment: LLMExperiment, variant: str, seed: int, checks: list[int]) -> dict[str, Any]:
+    """One seeded passive run: win rate at each check, last training cross-entropy, choice entropy (nats)."""
+    name, kwargs = reward_model_of(variant)
+    trial = experiment.start(seed)
+    agent = duelgym.agents.make("passive", trial.env, seed=seed, reward_model=name, reward_model_kwargs=kwargs)
+    curve, queries, metrics = [], 0, {}
+    while queries < checks[-1]:
+        obs = trial.obs
+        pairs = agent.select(obs)
+        reward = trial.step(pairs)
+        metrics = agent.observe(obs, pairs, reward)
+        queries += len(reward)
+        if queries in checks:
+            curve.append(trial.evaluate(agent))
+    entropy_nats = trial.extras()["choice_entropy"] * np.log(2.0)
+    return {"curve": curve, "cross_entropy": float(metrics["cross_entropy"]), "floor": float(entropy_nats)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--queries", type=int, default=12_800, help="queries per run (a multiple of 32)")
+    parser.add_argument("--temperature", type=float, default=0.3, help="the rater's feedback temperature")
+    parser.add_argument("--variants", default=DEFAULT_VARIANTS)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    config = RunConfig(env_kwargs={"temperature": args.temperature})
+    if args.queries % config.batch_size:
+        raise SystemExit(f"--queries must be a multiple of {config.batch_size}, got {args.queries}")
+    checks = sorted({q for q in (256, 1024, 2048, 4096, 8192, 12_800, 25_600, 51_200) if q < args.queries})
+    checks.append(args.queries)
+    start = time.perf_counter()
+    experiment = LLMExperiment(config, "cpu")
+    experiment.warm_up()
+    print(
+        f"passive on LLMDuel-v0 (feedback T = {args.temperature:g}), {args.seeds} seeds; win rate (mean over seeds) at:"
+    )
+    print(f"{'variant':<20}" + "".join(f"{q:>8,}" for q in checks) + "   range at end   train CE   floor")
+    for variant in args.variants.split(","):
+        runs = [run(experiment, variant, seed, checks) for seed in range(args.seeds)]
+        curves = np.array([r["curve"] for r in runs])
+        means = "".join(f"{v:>8.3f}" for v in curves.mean(axis=0))
+        spread = f"{curves[:, -1].min():.3f}-{curves[:, -1].max():.3f}"
+        ce = np.mean([r["cross_entropy"] for r in runs])
+        floor = np.mean([r["floor"] for r in runs])
+        print(f"{variant:<20}{means}   {spread:<13}  {ce:8.3f}  {floor:6.3f}", flush=True)
+    print(f"({time.perf_counter() - start:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
