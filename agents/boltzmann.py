@@ -13,10 +13,10 @@ __all__ = ["BoltzmannAgent"]
 
 #: τ in the reward model's units: logits r = u/T of the rater's Bradley-Terry law (reward models learn σ(r₁ − r₂)),
 #: not utilities. Measured within-context spread (std) of the true logits: LinearDuel-v0 0.45 (‖θ*‖ = 1, T = 1),
-#: MatrixDuel-v0 0.33, LLMDuel-v0 2.13 (T = 0.1, 64 candidates). So spread/τ is 4.5, 3.3 and 21: on the synthetic
-#: envs the best arm is several times likelier than an average one without ignoring the rest
+#: MatrixDuel-v0 0.33, LLMDuel-v0 0.73 (feedback T = 0.3, 64 candidates, 300 training prompts). So spread/τ is
+#: 4.5, 3.3 and 7.3: the best arm is several times likelier than an average one without ignoring the rest
 #: (benchmarks/linear_regret.py, measured on the earlier LinearDuel-v0 default: the 32 hypercube vertices in every
-#: context); on LLMDuel-v0 a learned model makes it close to querying the top two.
+#: context); on LLMDuel-v0 a learned model concentrates on the top few candidates.
 DEFAULT_TEMPERATURE = 0.1
 
 

@@ -14,8 +14,9 @@ __all__ = ["MultisetAgent"]
 
 #: ε, in the reward model's logit units (r = u/T): the gap below which two candidates count as equally good.
 #: Measured mean gap between the best and second-best true logits: 0.11 on LinearDuel-v0 (‖θ*‖ = 1), 0.14 on
-#: MatrixDuel-v0, 0.77 on LLMDuel-v0 (T = 0.1), so ε = 0.1 separates near-ties on the synthetic envs and only
-#: genuine ties on LLMDuel-v0; smaller values spend queries separating near-ties.
+#: MatrixDuel-v0, 0.03 on LLMDuel-v0 (feedback T = 0.3; median 0: the best response often appears several times
+#: among the 64 candidates), so ε = 0.1 separates near-ties on the synthetic envs and treats LLMDuel-v0's top
+#: candidates as ties; smaller values spend queries separating near-ties.
 DEFAULT_TOLERANCE = 0.1
 #: λ of the design matrix V_0 = λI: the Gaussian prior precision of the Laplace reference (1.0).
 DEFAULT_DESIGN_REGULARIZATION = 1.0
