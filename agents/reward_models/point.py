@@ -22,7 +22,11 @@ DEFAULT_HIDDEN_SIZES = (64, 64)
 #: 2,048 on, every seed)**; 2e-2 0.73 / 0.78 (unstable); 3e-2 and above stuck near 0.5 (the weights shrink to a
 #: constant utility). LinearDuel-v0 joint-NLL excess over Laplace after 128 / 512 / 2,048 comparisons: ‖θ*‖ = 1:
 #: 1e-4 0.206 / 0.264 / 0.240, 1e-2 0.032 / 0.054 / 0.045; ‖θ*‖ = 3: 1e-4 0.065 / 0.239 / 0.174, 1e-2 0.331 /
-#: 0.084 / 0.058 (3e-3 is best late there, 0.009 and 0.025, but 6× slower on LLMDuel-v0).
+#: 0.084 / 0.058 (3e-3 is best late there, 0.009 and 0.025, but 6× slower on LLMDuel-v0). Known weakness: on weak
+#: signals the penalty toward zero kills the ReLU network for good (a constant utility): passive on LLMDuel-v0 at
+#: feedback T = 1.0 peaks at 0.91 after 3,200 queries and sits at 0.50 from about 9,600 on, and Boltzmann's model
+#: collapsed on 2 of 6 vacdb seeds. Anchoring the penalty at the initialisation (as the ENN does) avoided it in a
+#: probe (README, "A noisier regime"); not yet the default.
 DEFAULT_REGULARIZATION = 1e-2
 
 
