@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -e ".[dev]"
 	touch $(STAMP)
 
-# The main job: every agent on the embedded LLMDuel-v0 default, 3 seeds; prints the summary and where the plot is.
+# The main job: every agent on the embedded LLMDuel-v0 default, 5 seeds; prints the summary and where the plot is.
 run: $(STAMP)
 	$(BIN)/duelgym run
 
