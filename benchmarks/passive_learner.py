@@ -10,8 +10,9 @@ win rate over seeds at doubling query counts, its range over seeds at the end, t
 last update (nats per comparison) and the noise floor it should not go below (the mean binary entropy of the
 rater's choices on the queried pairs, in nats): a model far below the floor is fitting the rater's noise.
 
-Variants: ``point`` (the default), ``point-<λ>`` (the point model with that λ), ``enn`` (the default ENN, λ = 10/n)
-and ``enn-constant-<λ>`` (the ENN with a constant λ).
+Variants: ``point`` (the default, λ = 2e-2 anchored at the initialisation), ``point-<λ>`` (the point model with
+that λ), ``point-zero-<λ>`` (with that λ toward zero: plain weight decay), ``enn`` (the default ENN, λ = 10/n) and
+``enn-constant-<λ>`` (the ENN with a constant λ).
 """
 
 from __future__ import annotations
@@ -27,21 +28,21 @@ import duelgym.agents
 from duelgym.experiment import RunConfig
 from duelgym.experiment.kinds import LLMExperiment
 
-DEFAULT_VARIANTS = (
-    "point-1e-4,point-3e-3,point-5e-3,point,point-2e-2,point-3e-2,enn,enn-constant-1e-2,enn-constant-3e-2"
-)
+DEFAULT_VARIANTS = "point-zero-1e-2,point-3e-3,point-1e-2,point,point-3e-2,enn,enn-constant-1e-2"
 
 
 def reward_model_of(variant: str) -> tuple[str, dict[str, Any]]:
     """(reward model name, its keyword arguments) of a variant name."""
     if variant in ("point", "enn"):
         return variant, {}
+    if variant.startswith("point-zero-"):
+        return "point", {"regularization": float(variant.removeprefix("point-zero-")), "anchor": "zero"}
     if variant.startswith("point-"):
         return "point", {"regularization": float(variant.removeprefix("point-"))}
     if variant.startswith("enn-constant-"):
         weight = float(variant.removeprefix("enn-constant-"))
         return "enn", {"regularization": weight, "regularization_schedule": "constant"}
-    raise SystemExit(f"unknown variant {variant!r}: point, point-<λ>, enn or enn-constant-<λ>")
+    raise SystemExit(f"unknown variant {variant!r}: point, point-<λ>, point-zero-<λ>, enn or enn-constant-<λ>")
 
 
 def run(experiment: LLMExperiment, variant: str, seed: int, checks: list[int]) -> dict[str, Any]:

@@ -2,13 +2,13 @@
 
     python benchmarks/reward_model_defaults.py [--theta-norm 3] [--seeds 3]
 
-For the point model's L2 weight λ (at the default schedule), each training schedule (learning rate, Adam steps
-per update) and each ENN setting (prior scale s, penalty λ and its schedule), trains on passive LinearDuel-v0
-comparisons (32 per update) and prints the dyadic joint NLL (κ = 2, τ = 10, labels drawn from the rater's true
-p_first; nats per group of 10) on 1,024 held-out comparisons minus that of the exact-posterior Laplace model,
-after 128, 512 and 2,048 comparisons (mean over seeds; lower is better, 0 = as good as the reference). The point
-model is printed for each schedule as the baseline. All models see the same comparisons and are scored on the
-same groups and labels.
+For the point model's L2 weight λ and its anchor (the initialisation or zero, at the default schedule), each
+training schedule (learning rate, Adam steps per update) and each ENN setting (prior scale s, penalty λ and its
+schedule), trains on passive LinearDuel-v0 comparisons (32 per update) and prints the dyadic joint NLL (κ = 2,
+τ = 10, labels drawn from the rater's true p_first; nats per group of 10) on 1,024 held-out comparisons minus that
+of the exact-posterior Laplace model, after 128, 512 and 2,048 comparisons (mean over seeds; lower is better, 0 =
+as good as the reference). The point model is printed for each schedule as the baseline. All models see the same
+comparisons and are scored on the same groups and labels.
 """
 
 from __future__ import annotations
@@ -59,10 +59,11 @@ def main() -> None:
         reference.round(4),
     )
     print(f"excess over Laplace after {', '.join(map(str, CHECKPOINTS))} comparisons (nats per group of 10):")
-    for regularization in (1e-4, 1e-3, 3e-3, 1e-2, 3e-2):
-        factory = partial(PointRewardModel, 5, regularization=regularization)
+    for anchor, regularization in itertools.product(("initialization", "zero"), (1e-4, 1e-3, 3e-3, 1e-2, 3e-2)):
+        factory = partial(PointRewardModel, 5, regularization=regularization, anchor=anchor)
         point = joint_nll_curve(factory, args.theta_norm, args.seeds)
-        print(f"  default schedule, point model λ={regularization:<6g}         ", (point - reference).round(3))
+        label = f"point model λ={regularization:g} to {'θ₀' if anchor == 'initialization' else '0'}"
+        print(f"  default schedule, {label:<31}", (point - reference).round(3))
     penalties = (("inverse_data", 10.0), ("inverse_data", 1.0), ("constant", 0.01))
     for learning_rate, steps in ((1e-3, 5), (1e-3, 20), (3e-3, 10)):
         training = TrainingConfig(learning_rate=learning_rate, steps_per_update=steps)

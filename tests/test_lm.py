@@ -81,3 +81,21 @@ def test_candidate_pool_samples_each_prompt_once_and_is_deterministic(tiny_lm: s
     assert second.get(PROMPTS)[0] == texts
     assert CandidatePool(lm, 5, seed=2).get(PROMPTS[2:])[0][0] == texts[2], "a prompt's candidates ignore its batch"
     assert CandidatePool(lm, 5, seed=3).get(PROMPTS)[0] != texts
+
+
+def test_candidate_pool_filled_by_forked_processes_equals_one_filled_lazily(tiny_lm: str) -> None:
+    from duelgym.lm.candidates import CandidatePool
+
+    from duelgym.experiment.runner import one_torch_thread
+
+    lm = load(tiny_lm)
+    lazy, filled = CandidatePool(lm, 5, seed=2), CandidatePool(lm, 5, seed=2)
+    with one_torch_thread():  # as the runner samples: features change in their last bits with the thread count
+        texts, features = lazy.get(PROMPTS)
+        filled.get(PROMPTS[:1])
+        filled.fill(PROMPTS, jobs=2)
+    assert len(filled) == 3
+    filled_texts, filled_features = filled.get(PROMPTS)
+    assert filled_texts == texts and torch.equal(filled_features, features)
+    with pytest.raises(ValueError, match="jobs must be >= 1"):
+        filled.fill(PROMPTS, jobs=0)

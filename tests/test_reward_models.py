@@ -372,6 +372,30 @@ def test_enn_anchors_are_a_copy_of_the_initial_weights_and_the_penalty_pulls_tow
     assert distance(10.0) < 0.5 * distance(0.0)
 
 
+def test_point_penalty_pulls_toward_its_initialisation_or_toward_zero() -> None:
+    def trained(anchor: str) -> tuple[PointRewardModel, list[torch.Tensor]]:
+        model = PointRewardModel(3, regularization=1.0, anchor=anchor, seed=0)
+        initial = [p.detach().clone() for p in model.network.parameters()]
+        for seed in range(5):
+            model.update(*comparisons(32, 3, seed))  # uninformative choices: the penalty dominates
+        return model, initial
+
+    def squared(tensors) -> float:
+        return sum(t.pow(2).sum().item() for t in tensors)
+
+    anchored, initial = trained("initialization")
+    for anchor, start, live in zip(anchored.anchors, initial, anchored.network.parameters(), strict=True):
+        assert torch.equal(anchor, start)
+        assert anchor.data_ptr() != live.data_ptr()
+    toward_zero, initial_zero = trained("zero")
+    assert toward_zero.anchors is None
+    moved = [squared(p - a for p, a in zip(m.network.parameters(), i, strict=True)) for m, i in
+             ((anchored, initial), (toward_zero, initial_zero))]  # fmt: skip
+    assert moved[0] < 0.1 * moved[1]  # anchored: the weights stay near θ₀
+    assert squared(toward_zero.network.parameters()) < 0.5 * squared(anchored.network.parameters())
+    assert 0 < anchored._penalty() < 0.1 * toward_zero._penalty()
+
+
 def test_laplace_samples_have_the_posterior_covariance_in_several_dimensions() -> None:
     # Correlated features give a non-diagonal covariance, where sampling with the wrong Cholesky side shows.
     generator = torch.Generator().manual_seed(11)
@@ -452,6 +476,8 @@ def test_bad_training_configs_are_rejected(kwargs: dict, match: str) -> None:
 def test_point_and_laplace_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match=r"regularization must be >= 0\.0"):
         PointRewardModel(3, regularization=-1.0)
+    with pytest.raises(ValueError, match=r"anchor must be one of \('initialization', 'zero'\), got 'init'"):
+        PointRewardModel(3, anchor="init")
     with pytest.raises(ValueError, match=r"prior_precision must be a finite number > 0"):
         LaplaceRewardModel(3, prior_precision=0.0)
     with pytest.raises(ValueError, match="input_dim must be >= 1"):

@@ -2,7 +2,7 @@
 
 | name | M (posterior samples) | what it is |
 |---|---|---|
-| :class:`PointRewardModel` | 1 | MLP trained with Bradley-Terry cross-entropy + λ‖θ‖² |
+| :class:`PointRewardModel` | 1 | MLP trained with Bradley-Terry cross-entropy + λ‖θ − θ₀‖² |
 | :class:`ENN` | 10 (100 in :data:`LARGE_ENN`) | stacked MLP particles with frozen additive priors, anchored to init |
 | :class:`LaplaceRewardModel` | any | Bayesian logistic regression on feature differences, Laplace posterior |
 

@@ -116,9 +116,10 @@ class ExperimentKind(ABC):
         summary's fixed targets); ``None`` by default."""
         return None
 
-    def warm_up(self) -> None:
-        """Compute now what the runs would otherwise compute lazily and share (called before parallel workers
-        fork, so that they inherit it instead of each computing it again). Nothing by default."""
+    def warm_up(self, jobs: int = 1) -> None:
+        """Compute now, with up to ``jobs`` processes, what the runs would otherwise compute lazily and share
+        (called before parallel workers fork, so that they inherit it instead of each computing it again).
+        Nothing by default."""
         return None
 
 
@@ -320,9 +321,10 @@ class LLMExperiment(ExperimentKind):
         measured = config.num_candidates == 64 and config.eval_prompts == 300
         return LEARNABLE_CEILING if not changed and measured else None
 
-    def warm_up(self) -> None:
-        """Sample the candidates of every training prompt (each prompt's own seed: the same as sampled lazily)."""
-        self.pool.get(self._probe.unwrapped.prompts)
+    def warm_up(self, jobs: int = 1) -> None:
+        """Sample the candidates of every training prompt in ``jobs`` processes (each prompt's own seed: the same
+        as sampled lazily)."""
+        self.pool.fill(self._probe.unwrapped.prompts, jobs)
 
     def start(self, seed: int) -> Trial:
         return LLMTrial(self, seed)

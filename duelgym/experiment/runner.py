@@ -271,9 +271,9 @@ RunOne = Callable[..., Iterator[RunResult]]
 def run_pending(prepared: Any, pending: list[tuple[str, int]], store: ResultsStore | None,
                 recorded: set[tuple[str, int, int]], jobs: int, on_start: Callable[[str, int], None] | None,
                 checkpoint_seconds: float, run_one: RunOne,
-                warm_up: Callable[[], None] = lambda: None) -> Iterator[RunResult]:  # fmt: skip
+                warm_up: Callable[[int], None] = lambda jobs: None) -> Iterator[RunResult]:  # fmt: skip
     """Run the ``pending`` (name, seed) runs with one torch thread: one after the other in this process
-    (``jobs == 1``) or in :func:`run_parallel`'s workers (after ``warm_up()``, which computes what the runs
+    (``jobs == 1``) or in :func:`run_parallel`'s workers (after ``warm_up(jobs)``, which computes what the runs
     share before the workers inherit it); finished runs drop their checkpoints. Used by :func:`run_all` and
     ``duelgym online``."""
     with one_torch_thread():  # as in a worker: results do not depend on thread counts
@@ -285,8 +285,9 @@ def run_pending(prepared: Any, pending: list[tuple[str, int]], store: ResultsSto
                 if store is not None:
                     store.finish(name, seed)
             return
-        warm_up()
-        yield from run_parallel(prepared, pending, store, recorded, min(jobs, len(pending)), on_start,
+        jobs = min(jobs, len(pending))
+        warm_up(jobs)
+        yield from run_parallel(prepared, pending, store, recorded, jobs, on_start,
                                 checkpoint_seconds, run_one)  # fmt: skip
 
 
