@@ -10,9 +10,10 @@ win rate over seeds at doubling query counts, its range over seeds at the end, t
 last update (nats per comparison) and the noise floor it should not go below (the mean binary entropy of the
 rater's choices on the queried pairs, in nats): a model far below the floor is fitting the rater's noise.
 
-Variants: ``point`` (the default, λ = 2e-2 anchored at the initialisation), ``point-<λ>`` (the point model with
-that λ), ``point-zero-<λ>`` (with that λ toward zero: plain weight decay), ``enn`` (the default ENN, λ = 10/n) and
-``enn-constant-<λ>`` (the ENN with a constant λ).
+Variants: ``point`` (the default: λ = 2e-2, hidden layers anchored at their initialisation and the output layer at
+0), ``point-<λ>`` (the default anchor with that λ), ``point-<anchor>-<λ>`` (with anchor ``features``,
+``initialization`` or ``zero``: plain weight decay), ``enn`` (the default ENN, λ = 10/n) and ``enn-constant-<λ>``
+(the ENN with a constant λ).
 """
 
 from __future__ import annotations
@@ -25,24 +26,27 @@ import numpy as np
 import torch
 
 import duelgym.agents
+from duelgym.agents.reward_models.point import ANCHORS
 from duelgym.experiment import RunConfig
 from duelgym.experiment.kinds import LLMExperiment
 
-DEFAULT_VARIANTS = "point-zero-1e-2,point-3e-3,point-1e-2,point,point-3e-2,enn,enn-constant-1e-2"
+DEFAULT_VARIANTS = "point-zero-1e-2,point-initialization-2e-2,point-1e-2,point,enn,enn-constant-1e-2"
 
 
 def reward_model_of(variant: str) -> tuple[str, dict[str, Any]]:
     """(reward model name, its keyword arguments) of a variant name."""
     if variant in ("point", "enn"):
         return variant, {}
-    if variant.startswith("point-zero-"):
-        return "point", {"regularization": float(variant.removeprefix("point-zero-")), "anchor": "zero"}
     if variant.startswith("point-"):
-        return "point", {"regularization": float(variant.removeprefix("point-"))}
+        rest = variant.removeprefix("point-")
+        for anchor in ANCHORS:
+            if rest.startswith(f"{anchor}-"):
+                return "point", {"anchor": anchor, "regularization": float(rest.removeprefix(f"{anchor}-"))}
+        return "point", {"regularization": float(rest)}
     if variant.startswith("enn-constant-"):
         weight = float(variant.removeprefix("enn-constant-"))
         return "enn", {"regularization": weight, "regularization_schedule": "constant"}
-    raise SystemExit(f"unknown variant {variant!r}: point, point-<λ>, point-zero-<λ>, enn or enn-constant-<λ>")
+    raise SystemExit(f"unknown variant {variant!r}: point, point-<λ>, point-<anchor>-<λ>, enn or enn-constant-<λ>")
 
 
 def run(experiment: LLMExperiment, variant: str, seed: int, checks: list[int]) -> dict[str, Any]:

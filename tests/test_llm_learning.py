@@ -67,7 +67,8 @@ def test_passive_learns_from_noisy_feedback_with_the_point_model_and_with_the_en
     from duelgym.experiment import RunConfig, run_all
 
     config = RunConfig(agents=("passive", "passive-enn"), seeds=(0, 1), queries=4096, eval_prompts=100,
-                       agent_queries={"passive-enn": 1024}, dense_queries=0, eval_every=32)  # fmt: skip
+                       agent_queries={"passive": 4096, "passive-enn": 1024}, dense_queries=0,
+                       eval_every=32)  # fmt: skip
     values: dict[tuple[str, int], list[float]] = {}
     for result in run_all(config, jobs=2):
         values.setdefault((result.agent, result.queries), []).append(result.value)
@@ -83,7 +84,7 @@ def test_the_point_model_does_not_collapse_under_heavy_noise() -> None:
     prompts: a penalty that pulls toward zero, or anchors aliased to the live weights, fails the assertion."""
     from duelgym.experiment import RunConfig, run_all
 
-    config = RunConfig(agents=("passive",), seeds=(0, 1), queries=8192, eval_prompts=100, dense_queries=0,
-                       eval_every=8192, env_kwargs={"temperature": 1.0})  # fmt: skip
+    config = RunConfig(agents=("passive",), seeds=(0, 1), queries=8192, agent_queries={"passive": 8192},
+                       eval_prompts=100, dense_queries=0, env_kwargs={"temperature": 1.0})  # fmt: skip
     final = [result.value for result in run_all(config, jobs=2) if result.queries == 8192]
     assert len(final) == 2 and np.mean(final) > 0.75, final

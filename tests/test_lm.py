@@ -84,9 +84,8 @@ def test_candidate_pool_samples_each_prompt_once_and_is_deterministic(tiny_lm: s
 
 
 def test_candidate_pool_filled_by_forked_processes_equals_one_filled_lazily(tiny_lm: str) -> None:
-    from duelgym.lm.candidates import CandidatePool
-
     from duelgym.experiment.runner import one_torch_thread
+    from duelgym.lm.candidates import CandidatePool
 
     lm = load(tiny_lm)
     lazy, filled = CandidatePool(lm, 5, seed=2), CandidatePool(lm, 5, seed=2)

@@ -372,7 +372,7 @@ def test_enn_anchors_are_a_copy_of_the_initial_weights_and_the_penalty_pulls_tow
     assert distance(10.0) < 0.5 * distance(0.0)
 
 
-def test_point_penalty_pulls_toward_its_initialisation_or_toward_zero() -> None:
+def test_point_penalty_pulls_toward_its_anchor() -> None:
     def trained(anchor: str) -> tuple[PointRewardModel, list[torch.Tensor]]:
         model = PointRewardModel(3, regularization=1.0, anchor=anchor, seed=0)
         initial = [p.detach().clone() for p in model.network.parameters()]
@@ -394,6 +394,16 @@ def test_point_penalty_pulls_toward_its_initialisation_or_toward_zero() -> None:
     assert moved[0] < 0.1 * moved[1]  # anchored: the weights stay near θ₀
     assert squared(toward_zero.network.parameters()) < 0.5 * squared(anchored.network.parameters())
     assert 0 < anchored._penalty() < 0.1 * toward_zero._penalty()
+
+    # The default: hidden layers anchored at their initialisation, the output layer at 0 (a zero utility there).
+    features, initial = trained("features")
+    for anchor, start in zip(features.anchors[:-2], initial[:-2], strict=True):
+        assert torch.equal(anchor, start)
+    assert all(torch.count_nonzero(anchor) == 0 for anchor in features.anchors[-2:])
+    output = [p.detach() for p in features.network.parameters()][-2:]
+    assert squared(output) < 0.1 * squared(initial[-2:])  # pulled toward 0, unlike the anchored output above
+    assert squared(anchored.network.parameters()) > 0.5 * squared(initial)
+    assert PointRewardModel(3).anchor == "features"
 
 
 def test_laplace_samples_have_the_posterior_covariance_in_several_dimensions() -> None:
@@ -476,7 +486,7 @@ def test_bad_training_configs_are_rejected(kwargs: dict, match: str) -> None:
 def test_point_and_laplace_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match=r"regularization must be >= 0\.0"):
         PointRewardModel(3, regularization=-1.0)
-    with pytest.raises(ValueError, match=r"anchor must be one of \('initialization', 'zero'\), got 'init'"):
+    with pytest.raises(ValueError, match=r"anchor must be one of \('features', 'initialization', 'zero'\), got 'init'"):
         PointRewardModel(3, anchor="init")
     with pytest.raises(ValueError, match=r"prior_precision must be a finite number > 0"):
         LaplaceRewardModel(3, prior_precision=0.0)
