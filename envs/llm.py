@@ -27,8 +27,8 @@ DEFAULT_NUM_PROMPTS = {"train": 2000, "eval": 300}
 #: Feedback temperature of the programmatic rater on the embedded task's utility (in utility units). At 0.3 the
 #: choices are genuinely noisy where agents ask: mean binary entropy 0.86 bits on passive's queried pairs and 0.95
 #: on DTS's (0.54 and 0.92 at T = 0.1, where the exact-format bonus was won with p = 0.95), yet informative: DTS
-#: reaches the 0.951 ceiling within 1,600 queries, passive (point model, λ = 1e-2) 0.935 (2 seeds; at T = 1.0
-#: DTS 0.37 and passive 0.50 at 1,600). Measured with the runner and benchmarks/passive_learner.py.
+#: reaches the 0.951 ceiling within 1,600 queries, and so does passive with the point model (2 seeds; at T = 1.0
+#: DTS 0.37 and passive 0.65 at 1,600). Measured with the runner and benchmarks/passive_learner.py.
 DEFAULT_TEMPERATURE = 0.3
 #: Temperature of the fixed reference rater that scores evaluations, whatever the feedback temperature: utility
 #: units for the programmatic rater (the feasibility study's T = 0.1), and 1 for a Hugging Face reward model,

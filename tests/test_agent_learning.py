@@ -54,7 +54,7 @@ def test_regret_minimising_agents_beat_passive_on_cumulative_regret(name: str, p
 @pytest.mark.parametrize("name", ["infomax", "multiset"])
 def test_pure_explorers_serve_about_as_well_as_passive_with_the_same_enn(name: str) -> None:
     # Like with like: both learn with the ENN; only the pairs differ. Measured mean simple regret (8 seeds): infomax
-    # 0.051 (1.02x), multiset 0.029 (0.59x), passive with the ENN 0.050 (passive with its default point model,
-    # λ = 1e-2: 0.032). Asserted with room: at most 1.25x passive's.
+    # 0.051 (1.02x), multiset 0.029 (0.59x), passive with the ENN 0.050 (passive with the point model's previous
+    # default, λ = 1e-2 toward zero: 0.032). Asserted with room: at most 1.25x passive's.
     simple = np.mean([run(name, seed)[1] for seed in SEEDS])
     assert simple <= 1.25 * np.mean([run("passive", seed, reward_model="enn")[1] for seed in SEEDS])

@@ -60,7 +60,7 @@ def test_a_reward_model_on_the_lm_features_can_reach_the_true_best_of_n() -> Non
 
 
 def test_passive_learns_from_noisy_feedback_with_the_point_model_and_with_the_enn() -> None:
-    """benchmarks/passive_learner.py measured (3 seeds, 300 eval prompts) passive with the point model at 0.907 after
+    """benchmarks/passive_learner.py measured (3 seeds, 300 eval prompts) passive with the point model at 0.922 after
     1,024 queries and at the learnable ceiling (0.951) from 2,048 on, and 0.45 / 0.67 after 1,024 / 12,800 with the
     old λ = 1e-4, which fits the rater's noise; passive with the ENN at 0.90 after 1,024. Two seeds here, on 100 eval
     prompts: a point model that overfits (or a λ that collapses it to a constant) fails the first assertion."""
@@ -78,13 +78,13 @@ def test_passive_learns_from_noisy_feedback_with_the_point_model_and_with_the_en
 
 
 def test_the_point_model_does_not_collapse_under_heavy_noise() -> None:
-    """At feedback T = 1.0 benchmarks/passive_learner.py measured passive's point model (3 seeds) at 0.878 / 0.885
-    after 4,096 / 8,192 queries; with the penalty toward zero instead of the initialisation (``anchor="zero"``) the
-    ReLU network died to a constant utility (0.786 / 0.513, 0.50 on every seed by 12,800). Two seeds, 100 eval
-    prompts: a penalty that pulls toward zero, or anchors aliased to the live weights, fails the assertion."""
+    """At feedback T = 1.0 passive's point model swings but stays alive: benchmarks/data_efficiency.py measured 0.71
+    ± 0.07 after 12,800 queries (5 seeds; seeds 0 and 1 at 0.78 and 0.92), and benchmarks/passive_learner.py 0.82
+    (3 seeds). With the penalty toward zero (``anchor="zero"``) the ReLU network died to a constant utility: 0.50–0.53
+    on every seed at 12,800. Two seeds, 100 eval prompts: a penalty that pulls every layer toward zero fails."""
     from duelgym.experiment import RunConfig, run_all
 
-    config = RunConfig(agents=("passive",), seeds=(0, 1), queries=8192, agent_queries={"passive": 8192},
+    config = RunConfig(agents=("passive",), seeds=(0, 1), queries=12_800, agent_queries={"passive": 12_800},
                        eval_prompts=100, dense_queries=0, env_kwargs={"temperature": 1.0})  # fmt: skip
-    final = [result.value for result in run_all(config, jobs=2) if result.queries == 8192]
-    assert len(final) == 2 and np.mean(final) > 0.75, final
+    final = [result.value for result in run_all(config, jobs=2) if result.queries == 12_800]
+    assert len(final) == 2 and np.mean(final) > 0.65, final
