@@ -128,11 +128,11 @@ class ReplayBuffer:
 class TrainedRewardModel:
     """Base of the reward models trained by Adam on a replay buffer (point and ENN).
 
-    Both minimise a Bradley-Terry cross-entropy plus an L2 penalty w·‖θ − θ_anchor‖² per member network (the
-    initialisation, or 0 on request, for the point model; each particle's initialisation for the ENN). The
-    cross-entropy goes through autograd; the penalty's gradient 2w(θ − θ_anchor) is added to the parameters'
-    gradients directly with fused ``torch._foreach`` operations, which gives the same gradient at a fraction of the
-    cost for large ensembles.
+    Both minimise a Bradley-Terry cross-entropy plus an L2 penalty w·‖θ − θ_anchor‖² per member network (for the
+    point model the hidden layers' initialisation and 0 for the output layer by default, see its ``anchor``; each
+    particle's initialisation for the ENN). The cross-entropy goes through autograd; the penalty's gradient
+    2w(θ − θ_anchor) is added to the parameters' gradients directly with fused ``torch._foreach`` operations,
+    which gives the same gradient at a fraction of the cost for large ensembles.
 
     Subclasses build ``self.network`` and call :meth:`_finish_setup`, then define what a stored comparison holds
     (:meth:`_store`), the utilities with gradients (:meth:`_utilities`, (M, ...)), the minibatch cross-entropy
