@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from duelgym.experiment import RunConfig
 from duelgym.experiment.report import summary_markdown
 from duelgym.experiment.store import read_metrics
 
@@ -32,7 +33,6 @@ from duelgym.experiment.store import read_metrics
 def run(temperature: float, args: argparse.Namespace) -> Path:
     from rich.console import Console
 
-    from duelgym.experiment import RunConfig
     from duelgym.experiment.runner import execute
 
     pool = "" if args.num_candidates == RunConfig.num_candidates else f",K={args.num_candidates}"
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--temperatures", default="0.3,1.0", help="feedback temperatures, comma-separated")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--num-candidates", type=int, default=64, help="candidate responses per prompt (K)")
+    parser.add_argument("--num-candidates", type=int, default=RunConfig.num_candidates, help="responses per prompt (K)")
     parser.add_argument("--agents", default="passive,passive-enn,boltzmann-enn,dts,ids")
     parser.add_argument("--results", type=Path, default=Path("results/data-efficiency"))
     args = parser.parse_args()

@@ -55,8 +55,7 @@ class CandidatePool:
 
     def get(self, prompts: Sequence[str]) -> tuple[list[list[str]], torch.Tensor]:
         """Candidates of each prompt: texts [P][N] and features (P, N, feature_dim) on the LM's device."""
-        for prompt in self._missing(prompts):
-            self._texts[prompt], self._features[prompt] = self._sample(prompt)
+        self._sample_here(self._missing(prompts))
         return [self._texts[p] for p in prompts], torch.stack([self._features[p] for p in prompts])
 
     def fill(self, prompts: Sequence[str], jobs: int = 1) -> None:
@@ -68,7 +67,7 @@ class CandidatePool:
         jobs = check_int("jobs", jobs, minimum=1)
         missing = self._missing(prompts)
         if jobs == 1 or len(missing) < 2 or self.lm.device.type != "cpu":
-            self.get(missing)
+            self._sample_here(missing)
             return
         global _FORKED
         _FORKED = self
@@ -81,6 +80,11 @@ class CandidatePool:
             _FORKED = None
         for prompt, (texts, features) in zip(missing, sampled, strict=True):
             self._texts[prompt], self._features[prompt] = texts, torch.from_numpy(features)
+
+    def _sample_here(self, prompts: list[str]) -> None:
+        """Sample and cache ``prompts`` (none cached yet) one after the other in this process."""
+        for prompt in prompts:
+            self._texts[prompt], self._features[prompt] = self._sample(prompt)
 
     def _missing(self, prompts: Sequence[str]) -> list[str]:
         return list(dict.fromkeys(p for p in prompts if p not in self._texts))
