@@ -637,22 +637,26 @@ def test_the_llm_win_rate_is_evaluation_win_rate_and_checks_the_rater(tmp_path: 
 
 
 @pytest.mark.slow
-def test_the_llm_setup_gives_the_same_features_whatever_the_callers_thread_count() -> None:
+def test_the_llm_setup_gives_the_same_features_whatever_the_callers_thread_count_and_jobs() -> None:
     import numpy as np
     import torch
 
     from duelgym.experiment.runner import plan
 
     config = RunConfig(env="LLMDuel-v0", eval_prompts=20, num_candidates=16, queries=64, agents=("passive",))
-    features = []
+    setups = []
     threads = torch.get_num_threads()
     try:
-        for count in (2, 1):
+        for count, jobs in ((2, 1), (1, 1), (1, 2)):
             torch.set_num_threads(count)
-            features.append(plan(config).experiment.eval_features)
+            experiment = plan(config, jobs).experiment
+            setups.append((experiment.eval_features, experiment.wins, experiment.eval_texts))
     finally:
         torch.set_num_threads(threads)
-    np.testing.assert_array_equal(features[0], features[1])  # 2 threads change the last bits without one thread
+    for features, wins, texts in setups[1:]:  # 2 threads change the last bits without one thread
+        np.testing.assert_array_equal(features, setups[0][0])
+        np.testing.assert_array_equal(wins, setups[0][1])
+        assert texts == setups[0][2]
 
 
 def test_state_of_generators_sets_scalars_and_text_round_trips_and_unsaveable_values_are_named() -> None:

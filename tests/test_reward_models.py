@@ -51,6 +51,24 @@ def test_models_return_the_documented_shapes_and_the_mean_of_their_samples() -> 
     torch.testing.assert_close(laplace.mean_utility(features), features.double() @ laplace.mean)
 
 
+def test_a_long_cpu_input_runs_in_chunks_with_each_members_outputs_and_gradients() -> None:
+    from duelgym.agents.reward_models.networks import CPU_CHUNK_ROWS, StackedMLP
+
+    network = StackedMLP(3, 5, (7, 6), torch.Generator().manual_seed(0))
+    features = torch.randn(2, CPU_CHUNK_ROWS + 3, 5)  # 2,051 rows: three chunks, the last of 3 rows
+    outputs = network(features)
+    assert outputs.shape == (3, 2, CPU_CHUNK_ROWS + 3)
+    for k in range(3):
+        torch.testing.assert_close(outputs[k], network.member(k)(features)[..., 0])
+    assert torch.equal(outputs[:, 1, -3:], network(features[1, -3:]))  # a row's output does not depend on its chunk
+    outputs.sum().backward()
+    chunked = [p.grad.clone() for p in network.parameters()]
+    network.zero_grad()
+    network._rows(features.reshape(-1, 5)).sum().backward()  # one pass over every row
+    for gradient, parameter in zip(chunked, network.parameters(), strict=True):
+        torch.testing.assert_close(gradient, parameter.grad, rtol=1e-5, atol=1e-5)  # sums of 2,051 rows
+
+
 @pytest.mark.parametrize("hidden_sizes", [(), (16,), (16, 8)])
 def test_batched_enn_equals_a_loop_over_particle_networks(hidden_sizes: tuple) -> None:
     enn = ENN(4, num_particles=5, hidden_sizes=hidden_sizes, prior_hidden_sizes=(6,), prior_scale=2.0, seed=1)

@@ -13,6 +13,11 @@ from duelgym._validation import check_int
 
 __all__ = ["StackedMLP"]
 
+#: Rows a CPU forward pass takes at a time: scoring the main job's 300 × 64 eval candidates with the default ENN
+#: (10 particles plus 10 priors, widths 64) took 0.16 s in one pass and 0.053 / 0.063 / 0.062 s in chunks of 512 /
+#: 1,024 / 2,048 rows (one thread; identical outputs), because the (M, rows, width) activations then fit in cache.
+CPU_CHUNK_ROWS = 1024
+
 
 class StackedMLP(nn.Module):
     """M independent MLPs d → h₁ → … → 1 with ReLU, as stacked weights (M, in, out) and biases (M, 1, out).
@@ -63,14 +68,25 @@ class StackedMLP(nn.Module):
         return [(getattr(self, f"weight{i}"), getattr(self, f"bias{i}")) for i in range(self.num_layers)]
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        """Features (..., d), shared by all members -> outputs (M, ...)."""
+        """Features (..., d), shared by all members -> outputs (M, ...).
+
+        On CPU, inputs of more than :data:`CPU_CHUNK_ROWS` rows run in chunks of that many rows (the same numbers,
+        a third of the time: the activations stay in cache; a GPU takes them whole)."""
         lead = features.shape[:-1]
-        hidden = features.reshape(1, -1, self.input_dim).expand(self.num_members, -1, -1)
+        rows = features.reshape(-1, self.input_dim)
+        if rows.device.type != "cpu" or rows.shape[0] <= CPU_CHUNK_ROWS:
+            return self._rows(rows).reshape(self.num_members, *lead)
+        chunks = [self._rows(chunk) for chunk in rows.split(CPU_CHUNK_ROWS)]
+        return torch.cat(chunks, dim=1).reshape(self.num_members, *lead)
+
+    def _rows(self, rows: torch.Tensor) -> torch.Tensor:
+        """Rows (n, d) -> outputs (M, n, 1)."""
+        hidden = rows.unsqueeze(0).expand(self.num_members, -1, -1)
         for layer, (weight, bias) in enumerate(self.layers()):
             hidden = torch.baddbmm(bias, hidden, weight)
             if layer < self.num_layers - 1:
-                hidden = torch.relu(hidden)
-        return hidden.reshape(self.num_members, *lead)
+                hidden = hidden.relu_()  # in place: baddbmm's backward does not need its output
+        return hidden
 
     def member(self, index: int) -> nn.Sequential:
         """A copy of member ``index`` as an ordinary ``nn.Sequential`` of ``nn.Linear`` and ``nn.ReLU``."""

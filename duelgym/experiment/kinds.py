@@ -88,6 +88,7 @@ class ExperimentKind(ABC):
     Args:
         config: The comparison.
         device: The resolved torch device of models built for it.
+        jobs: Processes it may use to compute what its runs share (the same result for any ``jobs``).
 
     Constructing a kind builds its envs from the config, so bad env kwargs fail here, before anything is written.
     """
@@ -96,7 +97,7 @@ class ExperimentKind(ABC):
     metric: ClassVar[str]
     higher_is_better: ClassVar[bool]
 
-    def __init__(self, config: RunConfig, device: str) -> None:
+    def __init__(self, config: RunConfig, device: str, jobs: int = 1) -> None:
         self.config = config
         self.device = device
         #: What the kind decided on the user's behalf, for the display (for example how prompts were split).
@@ -174,8 +175,8 @@ class SyntheticExperiment(ExperimentKind):
     metric = "simple_regret"
     higher_is_better = False
 
-    def __init__(self, config: RunConfig, device: str) -> None:
-        super().__init__(config, device)
+    def __init__(self, config: RunConfig, device: str, jobs: int = 1) -> None:
+        super().__init__(config, device, jobs)
         self._probe = _make_vec(config)
 
     def probe_env(self) -> Any:
@@ -271,8 +272,8 @@ class LLMExperiment(ExperimentKind):
     metric = "win_rate"
     higher_is_better = True
 
-    def __init__(self, config: RunConfig, device: str) -> None:
-        super().__init__(config, device)
+    def __init__(self, config: RunConfig, device: str, jobs: int = 1) -> None:
+        super().__init__(config, device, jobs)
         user_prompts = config.env_kwargs.get("prompts")
         if user_prompts is None:
             self.train_kwargs: dict[str, Any] = {}
@@ -299,7 +300,9 @@ class LLMExperiment(ExperimentKind):
         self.lm = load(core.base_lm, device=device)
         self.pool = CandidatePool(self.lm, config.num_candidates, seed=0)
         prompts = core.prompts
-        self.eval_texts, features = CandidatePool(self.lm, config.num_candidates, seed=1).get(prompts)
+        eval_pool = CandidatePool(self.lm, config.num_candidates, seed=1)
+        eval_pool.fill(prompts, jobs)  # 300 prompts: 29 s with one job
+        self.eval_texts, features = eval_pool.get(prompts)
         self.eval_features = features.float().cpu().numpy()
         self.greedy = self.lm.greedy(prompts)
         self.wins = np.stack(

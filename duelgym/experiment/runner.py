@@ -140,12 +140,14 @@ def one_torch_thread() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def plan(config: RunConfig) -> Plan:
-    """Check ``config`` and build what its runs share (with one torch thread); every bad input is a ``ConfigError``
-    raised here, before a run starts or anything is written."""
+def plan(config: RunConfig, jobs: int = 1) -> Plan:
+    """Check ``config`` and build what its runs share (with one torch thread, in up to ``jobs`` processes where the
+    experiment kind can split the work); every bad input is a ``ConfigError`` raised here, before a run starts or
+    anything is written."""
+    jobs = check_int("jobs", jobs, minimum=1)
     device = run_device(config.device)
     with one_torch_thread():
-        experiment = experiment_kind(config.env)(config, device)
+        experiment = experiment_kind(config.env)(config, device, jobs)
         agents, left_out = resolve_agents(config, experiment.probe_env())
     return Plan(config, device, experiment, agents, left_out)
 
@@ -255,8 +257,8 @@ def run_all(
 
     :func:`report_settings` names the metric and its direction.
     """
-    prepared = prepared or plan(config)
     jobs = check_int("jobs", jobs, minimum=1)
+    prepared = prepared or plan(config, jobs)
     checkpoint_seconds = check_finite("checkpoint_seconds", checkpoint_seconds, minimum=0.0)
     recorded = set(store.recorded) if store is not None else set()
     pending = _pending(prepared, store)
@@ -425,7 +427,7 @@ def execute(
     unknown = set(log_formats) - {"csv", "tensorboard"}
     if unknown:
         raise ConfigError(f"--log-format takes csv and tensorboard, got {', '.join(sorted(unknown))}")
-    prepared = plan(config)
+    prepared = plan(config, jobs)
     for name, reason in prepared.left_out.items():
         console.print(f"[yellow]left out {name}: {escape(reason)}")
     for note in prepared.experiment.notes:
