@@ -1,6 +1,7 @@
 """How well passive learns on LLMDuel-v0 under each reward-model setting, side by side on the same seeds.
 
     python benchmarks/passive_learner.py [--seeds 3] [--queries 12800] [--temperature 0.3] [--variants point,...]
+                                         [--jobs 2]
 
 The measurement behind the point model's L2 weight λ (``agents/reward_models/point.py``) and behind the headline's
 baselines: passive (a uniformly random pair of the 64 candidates per prompt) feeds every variant the same kind of
@@ -73,6 +74,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=12_800, help="queries per run (a multiple of 32)")
     parser.add_argument("--temperature", type=float, default=0.3, help="the rater's feedback temperature")
     parser.add_argument("--variants", default=DEFAULT_VARIANTS)
+    parser.add_argument("--jobs", type=int, default=2, help="processes that sample the candidates (same results)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     config = RunConfig(env_kwargs={"temperature": args.temperature})
@@ -81,8 +83,8 @@ def main() -> None:
     checks = sorted({q for q in (256, 1024, 2048, 4096, 8192, 12_800, 25_600, 51_200) if q < args.queries})
     checks.append(args.queries)
     start = time.perf_counter()
-    experiment = LLMExperiment(config, "cpu")
-    experiment.warm_up()
+    experiment = LLMExperiment(config, "cpu", args.jobs)
+    experiment.warm_up(args.jobs)
     print(
         f"passive on LLMDuel-v0 (feedback T = {args.temperature:g}), {args.seeds} seeds; win rate (mean over seeds) at:"
     )
