@@ -89,6 +89,19 @@ def test_the_baselines_budget_follows_the_command_line() -> None:
         config("--baseline-queries", "100")
 
 
+def test_quick_trains_on_fewer_llm_prompts_only_when_no_env_kwargs_are_given() -> None:
+    from duelgym.experiment.cli import build_parser, config_from
+
+    def config(*arguments: str) -> RunConfig:
+        return config_from(build_parser().parse_args(["run", *arguments]))
+
+    assert config("--quick").env_kwargs == {"num_prompts": 640}
+    assert config("--quick", "--env", "duelgym/LLMDuel-v0").env_kwargs == {"num_prompts": 640}
+    assert config().env_kwargs == {}  # the full run keeps the env's 2,000
+    assert config("--quick", "--env-kwargs", '{"temperature": 1.0}').env_kwargs == {"temperature": 1.0}
+    assert config("--quick", "--env", "LinearDuel-v0").env_kwargs == {}  # an LLM-only keyword
+
+
 def test_same_seed_same_summary_in_parallel_processes_or_one(tmp_path: Path) -> None:
     assert (tmp_path / "a").exists() is False
     run(tmp_path / "a")  # two worker processes (the default)

@@ -18,7 +18,7 @@ from typing import Any
 from rich.console import Console
 
 from duelgym.agents.online import KL_ESTIMATORS, SCHEDULES
-from duelgym.experiment.config import BASELINE_QUERIES, QUICK, ConfigError, RunConfig
+from duelgym.experiment.config import BASELINE_QUERIES, QUICK, QUICK_LLM_ENV_KWARGS, ConfigError, RunConfig
 from duelgym.experiment.online import ONLINE_QUICK, OnlineConfig, execute_online, online_ceiling, write_online_reports
 from duelgym.experiment.report import summary_markdown
 from duelgym.experiment.runner import CHECKPOINT_SECONDS, execute, report_settings
@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     run.add_argument("--out", type=Path, default=None, help="results directory (default results/<env>); rerunning "
                      "the same config there resumes it")  # fmt: skip
-    run.add_argument("--quick", action="store_true", help="a run of about a minute: fewer queries, seeds, candidates")
+    run.add_argument("--quick", action="store_true", help="a run of about a minute: fewer queries, seeds, "
+                     "candidates (and on LLMDuel-v0 without --env-kwargs 640 training prompts)")  # fmt: skip
     run.add_argument("--jobs", type=int, default=2, help="(agent, seed) runs in parallel processes, one torch "
                      "thread each (default 2; the results are the same for any number)")  # fmt: skip
     run.add_argument("--checkpoint-seconds", type=float, default=CHECKPOINT_SECONDS, help="seconds of work between "
@@ -121,6 +122,8 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         "agents": tuple(a.strip() for a in args.agents.split(",") if a.strip()),
     }  # fmt: skip
     values.update({k: v for k, v in given.items() if v is not None})
+    if args.quick and not values.get("env_kwargs") and values["env"].removeprefix("duelgym/") == "LLMDuel-v0":
+        values["env_kwargs"] = dict(QUICK_LLM_ENV_KWARGS)
     if args.baseline_queries is not None:
         values["agent_queries"] = dict.fromkeys(BASELINE_QUERIES, args.baseline_queries)
     elif args.queries is not None:
