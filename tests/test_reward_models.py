@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -295,6 +296,23 @@ def test_joint_nll_on_observed_choices_warns_and_bad_targets_are_named() -> None
         marginal_nll(model, first, second, torch.tensor([0.5, 1.5, 0.2, 0.1, 0.1, 0.1]))
     with pytest.raises(ValueError, match="kappa=2 anchors needs at least 2 held-out comparisons, got 1"):
         dyadic_joint_nll(model, first[:1], second[:1], torch.tensor([0.5]))
+    probabilities = torch.tensor([0.0, 1.0, 0.3, 0.9, 1.0, 0.5], dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # true probabilities, or τ ≤ κ (no repeated draw at an anchor): no warning
+        dyadic_joint_nll(model, first, second, probabilities)
+        polyadic_joint_nll(model, first, second, choices, tau=1, kappa=2)
+        polyadic_joint_nll(model, first, second, choices, tau=2, kappa=2)
+
+
+def test_the_polyadic_defaults_are_dyadic_sampling_and_one_group_is_enough() -> None:
+    model = FixedParticles(torch.tensor([[1.0, 0.0], [-1.0, 2.0]], dtype=torch.float64))
+    first, second, _ = comparisons(8, 2, seed=3)
+    p_first = torch.rand(8, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    default = polyadic_joint_nll(model, first, second, p_first)
+    assert default == polyadic_joint_nll(model, first, second, p_first, tau=10, kappa=2, num_groups=1000, seed=0)
+    assert default == dyadic_joint_nll(model, first, second, p_first)
+    assert default != polyadic_joint_nll(model, first, second, p_first, kappa=3)  # the comparison can fail
+    assert math.isfinite(polyadic_joint_nll(model, first, second, p_first, num_groups=1))
 
 
 def test_marginal_nll_of_probabilities_is_the_expected_nll_of_choices() -> None:
