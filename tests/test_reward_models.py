@@ -313,6 +313,9 @@ def test_the_polyadic_defaults_are_dyadic_sampling_and_one_group_is_enough() -> 
     assert default == dyadic_joint_nll(model, first, second, p_first)
     assert default != polyadic_joint_nll(model, first, second, p_first, kappa=3)  # the comparison can fail
     assert math.isfinite(polyadic_joint_nll(model, first, second, p_first, num_groups=1))
+    for name, bad in (("kappa", {"kappa": 0}), ("num_groups", {"num_groups": 0}), ("tau", {"tau": 0})):
+        with pytest.raises(ValueError, match=f"{name} must be >= 1, got 0"):
+            polyadic_joint_nll(model, first, second, p_first, **bad)
 
 
 def test_marginal_nll_of_probabilities_is_the_expected_nll_of_choices() -> None:
@@ -336,6 +339,8 @@ def test_accuracy_ranks_by_the_posterior_mean_utility() -> None:
     assert accuracy(model, first, second, torch.tensor([0.9, 0.9, 0.9])) == pytest.approx(0.9)
     tie = FixedParticles(torch.tensor([[1.0], [-1.0]], dtype=torch.float64))
     assert accuracy(tie, first, second, torch.tensor([1.0, 0.0, 1.0])) == 0.5
+    slight = FixedParticles(torch.tensor([[-0.5]], dtype=torch.float64))  # prefers the second, by less than 1
+    assert accuracy(slight, first, second, torch.tensor([0.2, 0.2, 0.2])) == pytest.approx(0.8)
 
 
 def test_joint_nll_separates_laplace_enn_and_point_on_lineardueling() -> None:
