@@ -85,6 +85,8 @@ def test_the_kl_term_pulls_the_policy_back_toward_its_anchor(base_lm) -> None:
     for _ in range(5):
         policy.update([PROMPT, PROMPT], [PLAIN, BRACKET], torch.zeros(2))  # no reward signal: only the KL acts
     assert kl() < 0.7 * before
+    # The anchor moves only by its EMA: frozen, no gradient ever reaches it (nor an autograd graph through it).
+    assert not any(p.requires_grad or p.grad is not None for p in policy.anchor.model.parameters())
 
 
 def test_the_anchor_equals_its_closed_form_after_n_steps(base_lm) -> None:
