@@ -14,7 +14,8 @@ rater's choices on the queried pairs, in nats): a model far below the floor is f
 Variants: ``point`` (the default: λ = 2e-2, hidden layers anchored at their initialisation and the output layer at
 0), ``point-<λ>`` (the default anchor with that λ), ``point-<anchor>-<λ>`` (with anchor ``features``,
 ``initialization`` or ``zero``: plain weight decay), ``enn`` (the default ENN, λ = 10/n) and ``enn-constant-<λ>``
-(the ENN with a constant λ).
+(the ENN with a constant λ); any of them followed by training settings ``+lr=<rate>``, ``+mb=<minibatch>``,
+``+steps=<Adam steps per batch>`` (e.g. ``point+lr=3e-4+mb=256``).
 """
 
 from __future__ import annotations
@@ -28,14 +29,30 @@ import torch
 
 import duelgym.agents
 from duelgym.agents.reward_models.point import ANCHORS
+from duelgym.agents.reward_models.training import TrainingConfig
 from duelgym.experiment import RunConfig
 from duelgym.experiment.kinds import LLMExperiment
 
 DEFAULT_VARIANTS = "point-zero-1e-2,point-initialization-2e-2,point-1e-2,point,enn,enn-constant-1e-2"
 
 
+#: Training-setting suffixes of a variant name (``point+lr=3e-4+mb=256``) -> TrainingConfig fields.
+TRAINING_SUFFIXES = {"lr": ("learning_rate", float), "mb": ("minibatch_size", int), "steps": ("steps_per_update", int)}
+
+
 def reward_model_of(variant: str) -> tuple[str, dict[str, Any]]:
     """(reward model name, its keyword arguments) of a variant name."""
+    variant, *suffixes = variant.split("+")
+    if suffixes:
+        name, kwargs = reward_model_of(variant)
+        settings = {}
+        for suffix in suffixes:
+            key, _, value = suffix.partition("=")
+            if key not in TRAINING_SUFFIXES:
+                raise SystemExit(f"unknown training setting {key!r} in {suffix!r}: {', '.join(TRAINING_SUFFIXES)}")
+            field, kind = TRAINING_SUFFIXES[key]
+            settings[field] = kind(value)
+        return name, {**kwargs, "training": TrainingConfig(**settings)}
     if variant in ("point", "enn"):
         return variant, {}
     if variant.startswith("point-"):
