@@ -292,6 +292,9 @@ def test_joint_nll_on_observed_choices_warns_and_bad_targets_are_named() -> None
     first, second, choices = comparisons(6, 2, seed=1)
     with pytest.warns(UserWarning, match="every target is 0 or 1"):
         dyadic_joint_nll(model, first, second, choices)
+    with pytest.warns(UserWarning, match="every target is 0 or 1") as caught:
+        polyadic_joint_nll(model, first, second, choices)
+    assert caught[0].filename == __file__  # the warning points at the caller's line
     with pytest.raises(ValueError, match=r"targets must be probabilities in \[0, 1\], got 1\.5 at index 1"):
         marginal_nll(model, first, second, torch.tensor([0.5, 1.5, 0.2, 0.1, 0.1, 0.1]))
     with pytest.raises(ValueError, match="kappa=2 anchors needs at least 2 held-out comparisons, got 1"):
