@@ -316,6 +316,7 @@ def test_the_polyadic_defaults_are_dyadic_sampling_and_one_group_is_enough() -> 
     assert default == dyadic_joint_nll(model, first, second, p_first)
     assert default != polyadic_joint_nll(model, first, second, p_first, kappa=3)  # the comparison can fail
     assert math.isfinite(polyadic_joint_nll(model, first, second, p_first, num_groups=1))
+    assert math.isfinite(polyadic_joint_nll(model, first[:2], second[:2], p_first[:2], kappa=2))  # κ = n is enough
     for name, bad in (("kappa", {"kappa": 0}), ("num_groups", {"num_groups": 0}), ("tau", {"tau": 0})):
         with pytest.raises(ValueError, match=f"{name} must be >= 1, got 0"):
             polyadic_joint_nll(model, first, second, p_first, **bad)
@@ -342,8 +343,9 @@ def test_accuracy_ranks_by_the_posterior_mean_utility() -> None:
     assert accuracy(model, first, second, torch.tensor([0.9, 0.9, 0.9])) == pytest.approx(0.9)
     tie = FixedParticles(torch.tensor([[1.0], [-1.0]], dtype=torch.float64))
     assert accuracy(tie, first, second, torch.tensor([1.0, 0.0, 1.0])) == 0.5
-    slight = FixedParticles(torch.tensor([[-0.5]], dtype=torch.float64))  # prefers the second, by less than 1
-    assert accuracy(slight, first, second, torch.tensor([0.2, 0.2, 0.2])) == pytest.approx(0.8)
+    for difference, expected in ((-0.5, 0.8), (0.5, 0.2)):  # any sign of preference counts, however slight
+        slight = FixedParticles(torch.tensor([[difference]], dtype=torch.float64))
+        assert accuracy(slight, first, second, torch.tensor([0.2, 0.2, 0.2])) == pytest.approx(expected)
 
 
 def test_joint_nll_separates_laplace_enn_and_point_on_lineardueling() -> None:
