@@ -346,6 +346,8 @@ def test_accuracy_ranks_by_the_posterior_mean_utility() -> None:
     for difference, expected in ((-0.5, 0.8), (0.5, 0.2)):  # any sign of preference counts, however slight
         slight = FixedParticles(torch.tensor([[difference]], dtype=torch.float64))
         assert accuracy(slight, first, second, torch.tensor([0.2, 0.2, 0.2])) == pytest.approx(expected)
+    identity = FixedParticles(torch.tensor([[1.0]], dtype=torch.float64))  # u(x) = x: the second (2) beats the first
+    assert accuracy(identity, first, 2 * first, torch.tensor([0.2, 0.2, 0.2])) == pytest.approx(0.8)
 
 
 def test_joint_nll_separates_laplace_enn_and_point_on_lineardueling() -> None:
