@@ -70,6 +70,18 @@ def test_a_long_cpu_input_runs_in_chunks_with_each_members_outputs_and_gradients
         torch.testing.assert_close(gradient, parameter.grad, rtol=1e-5, atol=1e-5)  # sums of 2,051 rows
 
 
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [((0, 5, (4,)), "num_members must be >= 1, got 0"), ((2, 0, (4,)), "input_dim must be >= 1, got 0"),
+     ((2, 5, (4, 0)), r"hidden_sizes\[i\] must be >= 1, got 0")],
+)  # fmt: skip
+def test_stacked_mlps_refuse_empty_shapes_by_name(arguments: tuple, message: str) -> None:
+    from duelgym.agents.reward_models.networks import StackedMLP
+
+    with pytest.raises(ValueError, match=message):
+        StackedMLP(*arguments, torch.Generator().manual_seed(0))
+
+
 @pytest.mark.parametrize("hidden_sizes", [(), (16,), (16, 8)])
 def test_batched_enn_equals_a_loop_over_particle_networks(hidden_sizes: tuple) -> None:
     enn = ENN(4, num_particles=5, hidden_sizes=hidden_sizes, prior_hidden_sizes=(6,), prior_scale=2.0, seed=1)
