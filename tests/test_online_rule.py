@@ -315,5 +315,6 @@ def test_each_ablation_differs_from_its_base_in_one_field() -> None:
         mine, theirs = dataclasses.asdict(SCHEDULES[variant]), dataclasses.asdict(SCHEDULES[base])
         assert {k for k in mine if mine[k] != theirs[k]} == fields, variant
     assert not SCHEDULES["offline"].nudge and SCHEDULES["online"].nudge and SCHEDULES["online-ids"].agent == "ids"
+    assert dataclasses.replace(SCHEDULES["offline"], mode="periodic") == SCHEDULES["periodic"]  # the paper's pair
     with pytest.raises(dataclasses.FrozenInstanceError):  # one shared table: a run must not edit another's schedule
         SCHEDULES["online"].nudge = False  # type: ignore[misc]
