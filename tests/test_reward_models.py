@@ -80,6 +80,7 @@ def test_stacked_mlps_refuse_empty_shapes_by_name(arguments: tuple, message: str
 
     with pytest.raises(ValueError, match=message):
         StackedMLP(*arguments, torch.Generator().manual_seed(0))
+    assert StackedMLP(2, 1, (), torch.Generator().manual_seed(0))(torch.ones(3, 1)).shape == (2, 3)  # d = 1 is fine
 
 
 @pytest.mark.parametrize("hidden_sizes", [(), (16,), (16, 8)])
@@ -162,6 +163,8 @@ def test_replay_buffer_is_fifo_and_samples_without_replacement() -> None:
     assert sorted(buffer.sample(5)["x"].tolist()) == [2.0, 3.0, 4.0, 5.0, 6.0]
     buffer.add(x=torch.arange(10.0, 22.0))  # more than the capacity at once: the newest 5 remain
     assert sorted(buffer.sample(5)["x"].tolist()) == [17.0, 18.0, 19.0, 20.0, 21.0]
+    buffer.add(x=torch.tensor([30.0, 31.0]))  # wraps around the ring: the two oldest go
+    assert sorted(buffer.sample(5)["x"].tolist()) == [19.0, 20.0, 21.0, 30.0, 31.0]
     assert len(set(buffer.sample(4)["x"].tolist())) == 4
     with pytest.raises(ValueError, match="same number of comparisons"):
         buffer.add(x=torch.zeros(2), y=torch.zeros(3))
@@ -169,6 +172,8 @@ def test_replay_buffer_is_fifo_and_samples_without_replacement() -> None:
         buffer.add(y=torch.zeros(2))
     with pytest.raises(ValueError, match="empty"):
         ReplayBuffer(3, torch.Generator()).sample(1)
+    with pytest.raises(ValueError, match="capacity must be >= 1, got 0"):
+        ReplayBuffer(0, torch.Generator())
 
 
 def test_unbounded_replay_buffer_keeps_every_comparison_in_order() -> None:
@@ -420,6 +425,8 @@ def test_enn_anchors_are_a_copy_of_the_initial_weights_and_the_penalty_pulls_tow
     for anchor, start, live in zip(enn.anchors, initial, enn.network.parameters(), strict=True):
         assert torch.equal(anchor, start)
         assert anchor.data_ptr() != live.data_ptr()
+    brute_force = sum((p - a).pow(2).sum().item() for p, a in zip(enn.network.parameters(), enn.anchors, strict=True))
+    assert metrics["regularization"] == pytest.approx(1.0 * brute_force / 4)  # λ‖θ − θ₀‖², per particle
     assert metrics["regularization"] > 0
 
     # A strong pull keeps the weights much closer to their anchors than no pull does.
