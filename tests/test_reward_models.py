@@ -337,6 +337,8 @@ def test_the_polyadic_defaults_are_dyadic_sampling_and_one_group_is_enough() -> 
     for name, bad in (("kappa", {"kappa": 0}), ("num_groups", {"num_groups": 0}), ("tau", {"tau": 0})):
         with pytest.raises(ValueError, match=f"{name} must be >= 1, got 0"):
             polyadic_joint_nll(model, first, second, p_first, **bad)
+    with pytest.raises(ValueError, match="seed must be >= 0, got -1"):
+        polyadic_joint_nll(model, first, second, p_first, seed=-1)
 
 
 def test_marginal_nll_of_probabilities_is_the_expected_nll_of_choices() -> None:
