@@ -174,6 +174,19 @@ def test_replay_buffer_is_fifo_and_samples_without_replacement() -> None:
         ReplayBuffer(3, torch.Generator()).sample(1)
     with pytest.raises(ValueError, match="capacity must be >= 1, got 0"):
         ReplayBuffer(0, torch.Generator())
+    with pytest.raises(ValueError, match="same number of comparisons"):
+        ReplayBuffer(3, torch.Generator()).add()  # no fields at all
+    ring = ReplayBuffer(4, torch.Generator().manual_seed(0))
+    for start in range(0, 10, 2):  # two comparisons at a time, with a (n, 2) field
+        ring.add(x=torch.arange(start, start + 2.0), y=torch.arange(start, start + 2.0)[:, None].repeat(1, 2))
+        assert len(ring) == min(start + 2, 4)
+    drawn = ring.sample(4)
+    assert sorted(drawn["x"].tolist()) == [6.0, 7.0, 8.0, 9.0]
+    assert torch.equal(drawn["y"], drawn["x"][:, None].repeat(1, 2))
+    single = ReplayBuffer(3, torch.Generator().manual_seed(0))
+    single.add(x=torch.zeros(1))
+    single.add(x=torch.ones(1))
+    assert len(single) == 2
 
 
 def test_unbounded_replay_buffer_keeps_every_comparison_in_order() -> None:
@@ -516,6 +529,37 @@ def test_bad_comparisons_are_rejected(factory) -> None:
         model.sample_utilities(torch.zeros(5, 4))
 
 
+def test_enn_documented_defaults_and_where_each_setting_acts() -> None:
+    from duelgym.agents.reward_models import LARGE_ENN
+
+    enn = ENN(3, seed=0)
+    assert (enn.num_particles, enn.prior_scale, enn.regularization, enn.regularization_schedule) == (
+        10, 10.0, 10.0, "inverse_data")  # fmt: skip
+    assert LARGE_ENN == {"num_particles": 100, "hidden_sizes": (1024, 1024), "prior_hidden_sizes": (256, 256)}
+    assert ENN(3, bootstrap_probability=1.0, seed=0).bootstrap_probability == 1.0  # (0, 1]: 1 keeps every row
+    features = torch.randn(5, 3)
+    for scale in (0.0, 1.0, 2.5):  # the utility is the trainable network plus scale × the frozen prior
+        model = ENN(3, prior_scale=scale, seed=0)
+        torch.testing.assert_close(
+            model.sample_utilities(features), model.network(features) + scale * model.prior(features)
+        )
+    # λ / max(1, n) with the default schedule (λ itself before any data), λ with the constant one.
+    inverse, constant = ENN(3, seed=0), ENN(3, regularization_schedule="constant", seed=0)
+    assert inverse._penalty_weight() == constant._penalty_weight() == 10.0
+    for model in (inverse, constant):
+        model.update(*comparisons(40, 3, seed=1))
+    assert (inverse._penalty_weight(), constant._penalty_weight()) == (10.0 / 40, 10.0)
+
+
+def test_a_particle_whose_bootstrap_mask_keeps_nothing_gets_a_finite_loss() -> None:
+    enn = ENN(3, num_particles=3, bootstrap_probability=0.5, seed=0)
+    enn.update(*comparisons(8, 3, seed=2))
+    batch = enn.buffer.sample(8)
+    batch["mask"][:, 1] = 0.0  # particle 1 keeps none of these comparisons
+    loss = enn._loss(batch)
+    assert torch.isfinite(loss)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
@@ -526,6 +570,8 @@ def test_bad_comparisons_are_rejected(factory) -> None:
         ({"prior_scale": float("nan")}, ValueError, "prior_scale must be finite"),
         ({"regularization_schedule": "decay"}, ValueError, "regularization_schedule must be"),
         ({"bootstrap_probability": 0.0}, ValueError, "bootstrap_probability must be in"),
+        ({"bootstrap_probability": 1.5}, ValueError, r"bootstrap_probability must be in \(0, 1\] or None, got 1.5"),
+        ({"seed": -1}, ValueError, "seed must be >= 0, got -1"),
         ({"hidden_sizes": (8, 0)}, ValueError, r"hidden_sizes\[i\] must be >= 1"),
         ({"training": {"learning_rate": 0.1}}, TypeError, "training must be a TrainingConfig"),
         ({"dtype": torch.int64}, ValueError, "dtype must be torch.float32 or torch.float64"),
