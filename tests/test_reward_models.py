@@ -535,6 +535,7 @@ def test_enn_documented_defaults_and_where_each_setting_acts() -> None:
     enn = ENN(3, seed=0)
     assert (enn.num_particles, enn.prior_scale, enn.regularization, enn.regularization_schedule) == (
         10, 10.0, 10.0, "inverse_data")  # fmt: skip
+    assert enn.network.hidden_sizes == enn.prior.hidden_sizes == (64, 64)
     assert LARGE_ENN == {"num_particles": 100, "hidden_sizes": (1024, 1024), "prior_hidden_sizes": (256, 256)}
     assert ENN(3, bootstrap_probability=1.0, seed=0).bootstrap_probability == 1.0  # (0, 1]: 1 keeps every row
     features = torch.randn(5, 3)
