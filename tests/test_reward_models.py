@@ -557,8 +557,13 @@ def test_a_particle_whose_bootstrap_mask_keeps_nothing_gets_a_finite_loss() -> N
     enn.update(*comparisons(8, 3, seed=2))
     batch = enn.buffer.sample(8)
     batch["mask"][:, 1] = 0.0  # particle 1 keeps none of these comparisons
-    loss = enn._loss(batch)
-    assert torch.isfinite(loss)
+    without = enn._loss(batch).item()
+    assert math.isfinite(without)
+    batch["mask"][3, 1] = 1.0  # one kept comparison: particle 1 adds its whole cross-entropy, not a share of it
+    trainable = enn.network(torch.stack([batch["first"][3:4], batch["second"][3:4]]))[1]  # (2, 1)
+    logit = trainable[0] - trainable[1] + enn.prior_scale * batch["prior_difference"][3:4, 1]
+    expected = F.binary_cross_entropy_with_logits(logit, batch["choice"][3:4]).item()
+    assert enn._loss(batch).item() == pytest.approx(without + expected, rel=1e-5)
 
 
 @pytest.mark.parametrize(
@@ -571,6 +576,7 @@ def test_a_particle_whose_bootstrap_mask_keeps_nothing_gets_a_finite_loss() -> N
         ({"prior_scale": float("nan")}, ValueError, "prior_scale must be finite"),
         ({"regularization_schedule": "decay"}, ValueError, "regularization_schedule must be"),
         ({"bootstrap_probability": 0.0}, ValueError, "bootstrap_probability must be in"),
+        ({"bootstrap_probability": -0.5}, ValueError, "bootstrap_probability must be in"),
         ({"bootstrap_probability": 1.5}, ValueError, r"bootstrap_probability must be in \(0, 1\] or None, got 1.5"),
         ({"seed": -1}, ValueError, "seed must be >= 0, got -1"),
         ({"hidden_sizes": (8, 0)}, ValueError, r"hidden_sizes\[i\] must be >= 1"),
