@@ -605,6 +605,16 @@ def test_bad_training_configs_are_rejected(kwargs: dict, match: str) -> None:
         TrainingConfig(**kwargs)
 
 
+def test_the_documented_training_defaults_and_a_fifo_of_one() -> None:
+    config = TrainingConfig()
+    assert (config.learning_rate, config.steps_per_update, config.minibatch_size, config.buffer_capacity) == (
+        1e-3, 20, 64, None)  # fmt: skip
+    ring = ReplayBuffer(1, torch.Generator().manual_seed(0))
+    ring.add(x=torch.tensor([1.0, 2.0]))
+    ring.add(x=torch.tensor([3.0]))
+    assert len(ring) == 1 and ring.sample(4)["x"].tolist() == [3.0]
+
+
 def test_point_and_laplace_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match=r"regularization must be >= 0\.0"):
         PointRewardModel(3, regularization=-1.0)
