@@ -16,6 +16,26 @@ from duelgym.lm.candidates import CandidatePool
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(scope="module")
+def training_pool() -> CandidatePool:
+    """The 64 candidates of the 2,000 training prompts, sampled once for the runs below (about 80 s with 2
+    processes): they depend on the LM, the count and the pool's seed, not on the rater's feedback temperature."""
+    from duelgym.experiment import RunConfig, plan
+
+    experiment = plan(RunConfig(agents=("passive",), eval_prompts=1), 2).experiment
+    experiment.warm_up(2)
+    return experiment.pool
+
+
+def planned(config, pool: CandidatePool):
+    """``plan(config)`` with its training candidates taken from ``pool`` (the same ones it would sample)."""
+    from duelgym.experiment import plan
+
+    prepared = plan(config, 2)
+    prepared.experiment.pool = pool
+    return prepared
+
+
 def test_a_reward_model_on_the_lm_features_can_reach_the_true_best_of_n() -> None:
     """The ceiling probe in small: a 64 x 64 MLP regressed on the true utilities of 300 training prompts' 32
     candidates serves, on 100 eval prompts, within 0.05 of best-of-32 by true utility (the benchmark: 0.000 gap with
@@ -59,7 +79,7 @@ def test_a_reward_model_on_the_lm_features_can_reach_the_true_best_of_n() -> Non
     assert wins.mean() < ceiling - 0.3
 
 
-def test_passive_learns_from_noisy_feedback_with_the_point_model_and_with_the_enn() -> None:
+def test_passive_learns_from_noisy_feedback_with_the_point_model_and_with_the_enn(training_pool) -> None:
     """benchmarks/passive_learner.py measured (3 seeds, 300 eval prompts) passive with the point model at 0.922 after
     1,024 queries and at the learnable ceiling (0.951) from 2,048 on, and 0.45 / 0.67 after 1,024 / 12,800 with the
     old λ = 1e-4, which fits the rater's noise; passive with the ENN at 0.90 after 1,024. Two seeds here, on 100 eval
@@ -70,14 +90,14 @@ def test_passive_learns_from_noisy_feedback_with_the_point_model_and_with_the_en
                        agent_queries={"passive": 4096, "passive-enn": 1024}, dense_queries=0,
                        eval_every=32)  # fmt: skip
     values: dict[tuple[str, int], list[float]] = {}
-    for result in run_all(config, jobs=2):
+    for result in run_all(config, prepared=planned(config, training_pool), jobs=2):
         values.setdefault((result.agent, result.queries), []).append(result.value)
     mean = {key: float(np.mean(v)) for key, v in values.items()}
     assert mean["passive", 4096] > 0.9, mean
     assert mean["passive-enn", 1024] > 0.7, mean
 
 
-def test_the_point_model_does_not_collapse_under_heavy_noise() -> None:
+def test_the_point_model_does_not_collapse_under_heavy_noise(training_pool) -> None:
     """At feedback T = 1.0 passive's point model swings but stays alive: benchmarks/data_efficiency.py measured 0.71
     ± 0.07 after 12,800 queries (5 seeds; seeds 0 and 1 at 0.78 and 0.92), and benchmarks/passive_learner.py 0.82
     (3 seeds). With the penalty toward zero (``anchor="zero"``) the ReLU network died to a constant utility: 0.50–0.53
@@ -86,5 +106,6 @@ def test_the_point_model_does_not_collapse_under_heavy_noise() -> None:
 
     config = RunConfig(agents=("passive",), seeds=(0, 1), queries=12_800, agent_queries={"passive": 12_800},
                        eval_prompts=100, dense_queries=0, env_kwargs={"temperature": 1.0})  # fmt: skip
-    final = [result.value for result in run_all(config, jobs=2) if result.queries == 12_800]
+    runs = run_all(config, prepared=planned(config, training_pool), jobs=2)
+    final = [result.value for result in runs if result.queries == 12_800]
     assert len(final) == 2 and np.mean(final) > 0.65, final
