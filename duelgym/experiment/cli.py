@@ -18,7 +18,8 @@ from typing import Any
 from rich.console import Console
 
 from duelgym.agents.online import KL_ESTIMATORS, SCHEDULES
-from duelgym.experiment.config import BASELINE_QUERIES, QUICK, QUICK_LLM_ENV_KWARGS, ConfigError, RunConfig
+from duelgym.experiment.config import BASELINE_QUERIES, QUICK, ConfigError, RunConfig
+from duelgym.experiment.kinds import experiment_kind
 from duelgym.experiment.online import ONLINE_QUICK, OnlineConfig, execute_online, online_ceiling, write_online_reports
 from duelgym.experiment.report import summary_markdown
 from duelgym.experiment.runner import CHECKPOINT_SECONDS, execute, report_settings
@@ -122,8 +123,8 @@ def config_from(args: argparse.Namespace) -> RunConfig:
         "agents": tuple(a.strip() for a in args.agents.split(",") if a.strip()),
     }  # fmt: skip
     values.update({k: v for k, v in given.items() if v is not None})
-    if args.quick and not values.get("env_kwargs") and values["env"].removeprefix("duelgym/") == "LLMDuel-v0":
-        values["env_kwargs"] = dict(QUICK_LLM_ENV_KWARGS)
+    if args.quick and not values.get("env_kwargs"):
+        values["env_kwargs"] = dict(experiment_kind(values["env"]).quick_env_kwargs)
     if args.baseline_queries is not None:
         values["agent_queries"] = dict.fromkeys(BASELINE_QUERIES, args.baseline_queries)
     elif args.queries is not None:

@@ -9,10 +9,7 @@ from typing import Any, Literal
 
 from duelgym._validation import check_int
 
-__all__ = [
-    "BASELINE_QUERIES", "QUICK", "QUICK_LLM_ENV_KWARGS", "ConfigError", "RunConfig", "check_device", "check_no_repeats",
-    "check_seeds",
-]  # fmt: skip
+__all__ = ["BASELINE_QUERIES", "QUICK", "ConfigError", "RunConfig", "check_device", "check_no_repeats", "check_seeds"]
 
 #: The passive baselines' default budget: 8× the others', so that they reach the targets (issue 11: 51,200).
 BASELINE_QUERIES = {"passive": 51200, "passive-enn": 51200}
@@ -155,7 +152,3 @@ QUICK = {
     "queries": 320, "agent_queries": {"passive": 1280, "passive-enn": 1280}, "seeds": (0, 1), "dense_queries": 128,
     "eval_every": 2, "num_candidates": 16, "eval_prompts": 50,
 }  # fmt: skip
-
-#: ``--quick``'s env kwargs on LLMDuel-v0 when none are given: 640 training prompts instead of 2,000 (the runs draw
-#: at most 1,280 per seed; sampling the candidates of all 2,000 took 47 of the 68 s ``--quick`` took with them).
-QUICK_LLM_ENV_KWARGS = {"num_prompts": 640}
