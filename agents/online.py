@@ -70,8 +70,8 @@ class PolicyUpdateConfig:
     s.e., then the mean over the curve): every ε in [0, 0.1], β in [0, 0.1] and η in [0.002, 0.05] landed within
     seed noise of each other (0.87–0.95), so the choice rests on the mean over the curve and on what each guards
     against. Peers' values are in notes/online-rlhf.md; README "Online RLHF" has the whole table. These runs used
-    the point reward model's earlier L2 penalty (1e-4 toward zero, which fits the rater's noise; now 2e-2 with the
-    hidden layers toward their initialisation) and were not rerun.
+    the point reward model's earlier L2 penalty (1e-4 toward zero, which fits the rater's noise; now 30 / n with the
+    hidden layers toward their initialisation) and the earlier embedded task, and were not rerun.
     """
 
     #: ε, the affirmative nudge (probability units, added to p_φ − ½ ∈ (−½, ½)): 0.02 had the best mean over the

@@ -1,6 +1,6 @@
 """The headline on LLMDuel-v0: queries to fixed targets, against both passive baselines, at two noise levels.
 
-    python benchmarks/data_efficiency.py [--temperatures 0.3,1.0] [--seeds 5] [--jobs 2] [--num-candidates 64]
+    python benchmarks/data_efficiency.py [--temperatures 0.5,1.0] [--seeds 5] [--jobs 2] [--num-candidates 64]
         [--agents passive,passive-enn,boltzmann-enn,dts,ids] [--results results/data-efficiency]
 
 For each feedback temperature (the rater's noise; scoring always uses the fixed reference rater), runs the main
@@ -49,7 +49,7 @@ def run(temperature: float, args: argparse.Namespace) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--temperatures", default="0.3,1.0", help="feedback temperatures, comma-separated")
+    parser.add_argument("--temperatures", default="0.5,1.0", help="feedback temperatures, comma-separated")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--num-candidates", type=int, default=RunConfig.num_candidates, help="responses per prompt (K)")

@@ -1,6 +1,6 @@
 """How well passive learns on LLMDuel-v0 under each reward-model setting, side by side on the same seeds.
 
-    python benchmarks/passive_learner.py [--seeds 3] [--queries 12800] [--temperature 0.3] [--variants point,...]
+    python benchmarks/passive_learner.py [--seeds 3] [--queries 12800] [--temperature 0.5] [--variants point,...]
                                          [--jobs 2]
 
 The measurement behind the point model's L2 weight λ (``agents/reward_models/point.py``) and behind the headline's
@@ -11,11 +11,12 @@ win rate over seeds at doubling query counts, its range over seeds at the end, t
 last update (nats per comparison) and the noise floor it should not go below (the mean binary entropy of the
 rater's choices on the queried pairs, in nats): a model far below the floor is fitting the rater's noise.
 
-Variants: ``point`` (the default: λ = 2e-2, hidden layers anchored at their initialisation and the output layer at
-0), ``point-<λ>`` (the default anchor with that λ), ``point-<anchor>-<λ>`` (with anchor ``features``,
-``initialization`` or ``zero``: plain weight decay), ``enn`` (the default ENN, λ = 10/n) and ``enn-constant-<λ>``
-(the ENN with a constant λ); any of them followed by training settings ``+lr=<rate>``, ``+mb=<minibatch>``,
-``+steps=<Adam steps per batch>`` (e.g. ``point+lr=3e-4+mb=256``).
+Variants: ``point`` (the default: weight λ / n with λ = 30, hidden layers anchored at their initialisation and the
+output layer at 0), ``point-<λ>`` (the default anchor with a constant weight λ), ``point-<anchor>-<λ>`` (a
+constant λ with anchor ``features``, ``initialization`` or ``zero``: plain weight decay), ``point-inverse-<λ>``
+(the default anchor with weight λ / comparisons, the ENN's schedule), ``enn`` (the default ENN, λ = 30/n) and
+``enn-constant-<λ>`` (the ENN with a constant λ); any of them followed by training settings ``+lr=<rate>``,
+``+mb=<minibatch>``, ``+steps=<Adam steps per batch>`` (e.g. ``point+lr=3e-4+mb=256``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from duelgym.agents.reward_models.training import TrainingConfig
 from duelgym.experiment import RunConfig
 from duelgym.experiment.kinds import LLMExperiment
 
-DEFAULT_VARIANTS = "point-zero-1e-2,point-initialization-2e-2,point-1e-2,point,enn,enn-constant-1e-2"
+DEFAULT_VARIANTS = "point-2e-2,point-inverse-10,point-inverse-20,point,point-inverse-50,enn,enn-constant-1e-2"
 
 
 #: Training-setting suffixes of a variant name (``point+lr=3e-4+mb=256``) -> TrainingConfig fields.
@@ -55,16 +56,22 @@ def reward_model_of(variant: str) -> tuple[str, dict[str, Any]]:
         return name, {**kwargs, "training": TrainingConfig(**settings)}
     if variant in ("point", "enn"):
         return variant, {}
+    if variant.startswith("point-inverse-"):
+        weight = float(variant.removeprefix("point-inverse-"))
+        return "point", {"regularization": weight, "regularization_schedule": "inverse_data"}
     if variant.startswith("point-"):
         rest = variant.removeprefix("point-")
         for anchor in ANCHORS:
             if rest.startswith(f"{anchor}-"):
-                return "point", {"anchor": anchor, "regularization": float(rest.removeprefix(f"{anchor}-"))}
-        return "point", {"regularization": float(rest)}
+                weight = float(rest.removeprefix(f"{anchor}-"))
+                return "point", {"anchor": anchor, "regularization": weight, "regularization_schedule": "constant"}
+        return "point", {"regularization": float(rest), "regularization_schedule": "constant"}
     if variant.startswith("enn-constant-"):
         weight = float(variant.removeprefix("enn-constant-"))
         return "enn", {"regularization": weight, "regularization_schedule": "constant"}
-    raise SystemExit(f"unknown variant {variant!r}: point, point-<λ>, point-<anchor>-<λ>, enn or enn-constant-<λ>")
+    raise SystemExit(
+        f"unknown variant {variant!r}: point, point-<λ>, point-<anchor>-<λ>, point-inverse-<λ>, enn or enn-constant-<λ>"
+    )
 
 
 def run(experiment: LLMExperiment, variant: str, seed: int, checks: list[int]) -> dict[str, Any]:
@@ -89,7 +96,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--queries", type=int, default=12_800, help="queries per run (a multiple of 32)")
-    parser.add_argument("--temperature", type=float, default=0.3, help="the rater's feedback temperature")
+    parser.add_argument("--temperature", type=float, default=0.5, help="the rater's feedback temperature")
     parser.add_argument("--variants", default=DEFAULT_VARIANTS)
     parser.add_argument("--jobs", type=int, default=2, help="processes that sample the candidates (same results)")
     args = parser.parse_args()

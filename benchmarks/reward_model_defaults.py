@@ -2,7 +2,7 @@
 
     python benchmarks/reward_model_defaults.py [--theta-norm 3] [--seeds 3]
 
-For the point model's L2 weight λ and its anchor (``ANCHORS``, at the default schedule), each
+For the point model's L2 weight λ, its schedule and its anchor (``ANCHORS``, default training), each
 training schedule (learning rate, Adam steps per update) and each ENN setting (prior scale s, penalty λ and its
 schedule), trains on passive LinearDuel-v0 comparisons (32 per update) and prints the dyadic joint NLL (κ = 2,
 τ = 10, labels drawn from the rater's true p_first; nats per group of 10) on 1,024 held-out comparisons minus that
@@ -60,11 +60,15 @@ def main() -> None:
         reference.round(4),
     )
     print(f"excess over Laplace after {', '.join(map(str, CHECKPOINTS))} comparisons (nats per group of 10):")
-    for anchor, regularization in itertools.product(ANCHORS, (1e-3, 3e-3, 1e-2, 2e-2, 3e-2)):
-        factory = partial(PointRewardModel, 5, regularization=regularization, anchor=anchor)
+    point_penalties = [("constant", weight) for weight in (1e-3, 3e-3, 1e-2, 2e-2, 3e-2)]
+    point_penalties += [("inverse_data", weight) for weight in (3.0, 10.0, 30.0, 100.0)]
+    for anchor, (schedule, regularization) in itertools.product(ANCHORS, point_penalties):
+        factory = partial(
+            PointRewardModel, 5, regularization=regularization, regularization_schedule=schedule, anchor=anchor
+        )
         point = joint_nll_curve(factory, args.theta_norm, args.seeds)
-        label = f"point model λ={regularization:g} {anchor}"
-        print(f"  default schedule, {label:<31}", (point - reference).round(3))
+        label = f"point model λ={regularization:g} {schedule} {anchor}"
+        print(f"  default training, {label:<44}", (point - reference).round(3))
     penalties = (("inverse_data", 10.0), ("inverse_data", 1.0), ("constant", 0.01))
     for learning_rate, steps in ((1e-3, 5), (1e-3, 20), (3e-3, 10)):
         training = TrainingConfig(learning_rate=learning_rate, steps_per_update=steps)

@@ -24,12 +24,13 @@ __all__ = ["LLMDuelEnv", "LLMDuelVectorEnv", "TextDuel"]
 
 #: Prompts per split of the embedded task: enough that an agent rarely sees a prompt twice in the main job.
 DEFAULT_NUM_PROMPTS = {"train": 2000, "eval": 300}
-#: Feedback temperature of the programmatic rater on the embedded task's utility (in utility units). At 0.3 the
-#: choices are genuinely noisy where agents ask: mean binary entropy 0.86 bits on passive's queried pairs and 0.95
-#: on DTS's (0.54 and 0.92 at T = 0.1, where the exact-format bonus was won with p = 0.95), yet informative: DTS
-#: reaches the 0.951 ceiling within 1,600 queries, and so does passive with the point model (2 seeds; at T = 1.0
-#: DTS 0.37 and passive 0.65 at 1,600). Measured with the runner and benchmarks/passive_learner.py.
-DEFAULT_TEMPERATURE = 0.3
+#: Feedback temperature of the programmatic rater on the embedded task's utility (in utility units). Each hidden
+#: preference is a step of 0.1 (utility.py), which the rater at 0.5 gets right with p = σ(0.2) ≈ 0.55: choices
+#: are genuinely noisy where the best responses are told apart (mean binary entropy 0.945 bits, 0.655 nats, on
+#: passive's random pairs), yet informative: passive with the point model climbs to 0.87 after 4,096 queries and
+#: 0.90 after 51,200 against a 0.919 ceiling (2 seeds). At 0.3 it got there in half the queries and then stood
+#: still (0.88 from 4,096 to 12,800 queries). Measured with benchmarks/passive_learner.py.
+DEFAULT_TEMPERATURE = 0.5
 #: Temperature of the fixed reference rater that scores evaluations, whatever the feedback temperature: utility
 #: units for the programmatic rater (the feasibility study's T = 0.1), and 1 for a Hugging Face reward model,
 #: whose scores are already logits.
@@ -161,9 +162,10 @@ class LLMDuelEnv(TextDuelAccess, gym.Env[str, tuple[str, str]]):
     ## Description
     Each episode shows a prompt. The agent answers with a pair of responses drawn from its own LM; a simulated rater
     prefers one with the Bradley-Terry probability of their hidden utilities. The embedded default needs no network:
-    prompts come from the transform task (sort digits, reverse letters, add numbers; disjoint train and eval
-    splits), the rater's utility is graded correctness plus hidden format and brevity preferences
-    (:class:`~duelgym.tasks.TransformUtility`), and ``base_lm`` names the tiny LM shipped with the package.
+    prompts come from the transform task (sort digits, reverse or shift letters; disjoint train and eval splits),
+    the rater's utility is graded correctness plus hidden preferences for three answer formats of different rarity
+    in the LM's samples (the rarer, the better) and for brevity (:class:`~duelgym.tasks.TransformUtility`), and
+    ``base_lm`` names the tiny LM shipped with the package.
 
     ## Action Space
     :class:`~duelgym.spaces.TextPair`: ``(first, second)``, two str of at most ``max_length`` characters.
@@ -191,7 +193,7 @@ class LLMDuelEnv(TextDuelAccess, gym.Env[str, tuple[str, str]]):
     * ``rater``: ``None`` (programmatic), ``callable(prompts, first, second) -> p_first``, a Hugging Face
       sequence-classification model by local path or cached name, or an object with ``p_first``.
     * ``temperature``: Bradley-Terry temperature of the feedback of the programmatic and Hugging Face raters
-      (default 0.3). Evaluation (``env.unwrapped.eval_rater``, what ``duelgym.evaluation.win_rate`` scores with)
+      (default 0.5). Evaluation (``env.unwrapped.eval_rater``, what ``duelgym.evaluation.win_rate`` scores with)
       always uses the fixed reference temperature (0.1 for the programmatic rater, 1 for a reward model's logits),
       so the feedback noise changes what agents learn, never how they are scored.
     * ``base_lm``: the LM agents should load (``duelgym.lm.load(env.unwrapped.base_lm)``).

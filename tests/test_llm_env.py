@@ -87,8 +87,8 @@ def test_the_features_agents_see_do_not_depend_on_the_rater_or_its_hidden_prefer
     from duelgym.oracle import UtilityRater
     from duelgym.tasks import TransformUtility
 
-    raters = [None, UtilityRater(TransformUtility(exact_bracket_bonus=2.0, extra_character_penalty=0.5), 0.1),
-              UtilityRater(TransformUtility(exact_bracket_bonus=-1.0, extra_character_penalty=0.0), 1.0)]  # fmt: skip
+    raters = [None, UtilityRater(TransformUtility({"brace": 2.0, "arrow": 1.0}, extra_character_penalty=0.5), 0.1),
+              UtilityRater(TransformUtility({"bracket": -1.0}, extra_character_penalty=0.0), 1.0)]  # fmt: skip
     seen, preferences = [], []
     for rater in raters:
         pool = CandidatePool(load(tiny_lm), num_candidates=6)

@@ -80,21 +80,23 @@ def test_a_reward_model_on_the_lm_features_can_reach_the_true_best_of_n() -> Non
 
 
 def test_passive_learns_from_noisy_feedback_with_the_point_model_and_with_the_enn(training_pool) -> None:
-    """benchmarks/passive_learner.py measured (3 seeds, 300 eval prompts) passive with the point model at 0.922 after
-    1,024 queries and at the learnable ceiling (0.951) from 2,048 on, and 0.45 / 0.67 after 1,024 / 12,800 with the
-    old λ = 1e-4, which fits the rater's noise; passive with the ENN at 0.90 after 1,024. Two seeds here, on 100 eval
-    prompts: a point model that overfits (or a λ that collapses it to a constant) fails the first assertion."""
+    """benchmarks/passive_learner.py measured (2 seeds, 300 eval prompts, feedback T = 0.5) passive with the point
+    model at 0.52 after 1,024 queries and 0.86 after 12,800 (0.90 after 51,200, ceiling 0.919), and with the ENN at
+    0.65 and 0.70 (0.84 after 51,200). Two seeds here, on 100 eval prompts: a point model that fits the noise (λ = 10:
+    0.68 after 12,800) or never lets go of its prior (a constant λ = 2e-2 falls back to 0.80) fails the first
+    assertion; a learner that does not learn from its buffer fails the second."""
     from duelgym.experiment import RunConfig, run_all
 
-    config = RunConfig(agents=("passive", "passive-enn"), seeds=(0, 1), queries=4096, eval_prompts=100,
-                       agent_queries={"passive": 4096, "passive-enn": 1024}, dense_queries=0,
+    config = RunConfig(agents=("passive", "passive-enn"), seeds=(0, 1), queries=12_800, eval_prompts=100,
+                       agent_queries={"passive": 12_800, "passive-enn": 12_800}, dense_queries=0,
                        eval_every=32)  # fmt: skip
     values: dict[tuple[str, int], list[float]] = {}
     for result in run_all(config, prepared=planned(config, training_pool), jobs=2):
         values.setdefault((result.agent, result.queries), []).append(result.value)
     mean = {key: float(np.mean(v)) for key, v in values.items()}
-    assert mean["passive", 4096] > 0.9, mean
-    assert mean["passive-enn", 1024] > 0.7, mean
+    assert mean["passive", 12_800] > 0.8, mean
+    assert mean["passive", 12_800] > mean["passive", 1024] + 0.15, mean
+    assert mean["passive-enn", 12_800] > 0.6, mean
 
 
 def test_the_point_model_does_not_collapse_under_heavy_noise(training_pool) -> None:

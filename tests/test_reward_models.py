@@ -456,7 +456,7 @@ def test_enn_anchors_are_a_copy_of_the_initial_weights_and_the_penalty_pulls_tow
 
 def test_point_penalty_pulls_toward_its_anchor() -> None:
     def trained(anchor: str) -> tuple[PointRewardModel, list[torch.Tensor]]:
-        model = PointRewardModel(3, regularization=1.0, anchor=anchor, seed=0)
+        model = PointRewardModel(3, regularization=1.0, regularization_schedule="constant", anchor=anchor, seed=0)
         initial = [p.detach().clone() for p in model.network.parameters()]
         for seed in range(5):
             model.update(*comparisons(32, 3, seed))  # uninformative choices: the penalty dominates
@@ -486,6 +486,18 @@ def test_point_penalty_pulls_toward_its_anchor() -> None:
     assert squared(output) < 0.1 * squared(initial[-2:])  # pulled toward 0, unlike the anchored output above
     assert squared(anchored.network.parameters()) > 0.5 * squared(initial)
     assert PointRewardModel(3).anchor == "features"
+
+
+def test_the_point_models_penalty_follows_its_schedule() -> None:
+    # The ENN's two schedules on the point model: λ / max(1, n) or λ, n the comparisons in the buffer.
+    inverse = PointRewardModel(3, regularization=20.0, regularization_schedule="inverse_data", seed=0)
+    constant = PointRewardModel(3, regularization=20.0, regularization_schedule="constant", seed=0)
+    assert inverse._penalty_weight() == constant._penalty_weight() == 20.0
+    for model in (inverse, constant):
+        model.update(*comparisons(40, 3, seed=1))
+    assert (inverse._penalty_weight(), constant._penalty_weight()) == (20.0 / 40, 20.0)
+    with pytest.raises(ValueError, match=r"regularization_schedule must be one of \('constant', 'inverse_data'\)"):
+        PointRewardModel(3, regularization_schedule="decay")
 
 
 def test_laplace_samples_have_the_posterior_covariance_in_several_dimensions() -> None:
@@ -534,7 +546,7 @@ def test_enn_documented_defaults_and_where_each_setting_acts() -> None:
 
     enn = ENN(3, seed=0)
     assert (enn.num_particles, enn.prior_scale, enn.regularization, enn.regularization_schedule) == (
-        10, 10.0, 10.0, "inverse_data")  # fmt: skip
+        10, 10.0, 30.0, "inverse_data")  # fmt: skip
     assert enn.network.hidden_sizes == enn.prior.hidden_sizes == (64, 64)
     assert LARGE_ENN == {"num_particles": 100, "hidden_sizes": (1024, 1024), "prior_hidden_sizes": (256, 256)}
     assert ENN(3, bootstrap_probability=1.0, seed=0).bootstrap_probability == 1.0  # (0, 1]: 1 keeps every row
@@ -546,10 +558,10 @@ def test_enn_documented_defaults_and_where_each_setting_acts() -> None:
         )
     # λ / max(1, n) with the default schedule (λ itself before any data), λ with the constant one.
     inverse, constant = ENN(3, seed=0), ENN(3, regularization_schedule="constant", seed=0)
-    assert inverse._penalty_weight() == constant._penalty_weight() == 10.0
+    assert inverse._penalty_weight() == constant._penalty_weight() == 30.0
     for model in (inverse, constant):
         model.update(*comparisons(40, 3, seed=1))
-    assert (inverse._penalty_weight(), constant._penalty_weight()) == (10.0 / 40, 10.0)
+    assert (inverse._penalty_weight(), constant._penalty_weight()) == (30.0 / 40, 30.0)
 
 
 def test_a_particle_whose_bootstrap_mask_keeps_nothing_gets_a_finite_loss() -> None:

@@ -17,18 +17,15 @@ CUDA. The prior outputs of every stored comparison are computed once, when it en
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
 from duelgym._validation import check_finite, check_int
 from duelgym.agents.reward_models.networks import StackedMLP
-from duelgym.agents.reward_models.training import TrainedRewardModel, TrainingConfig
+from duelgym.agents.reward_models.training import RegularizationSchedule, TrainedRewardModel, TrainingConfig
 
 __all__ = ["ENN", "LARGE_ENN"]
-
-RegularizationSchedule = Literal["constant", "inverse_data"]
 
 #: Trainable widths: 2 hidden layers as oat (2×128) and enn's testbed (2×50); 64 sits between, cheap on CPU.
 DEFAULT_HIDDEN_SIZES = (64, 64)
@@ -43,19 +40,18 @@ DEFAULT_PRIOR_HIDDEN_SIZES = (64, 64)
 #: λ = 10/n, 0.668, 0.658, 0.591 and 0.445 at 128 comparisons, and 0.028 to 0.040 at 2,048. s = 10 is best or
 #: within 0.006 of the best everywhere; s = 30 gains a little early and loses late.
 DEFAULT_PRIOR_SCALE = 10.0
-#: λ and schedule of the anchored penalty: λ_eff = 10 / (comparisons in the buffer), the weight of a fixed prior in a
-#: posterior, so the particles keep concentrating as data grows. By the joint NLL (s = 10, 20 steps; excess over
-#: Laplace after 128 / 512 / 2,048 comparisons) the constant λ = 0.01 fits better early and ties late: 0.017 /
-#: 0.043 / 0.029 against 0.591 / 0.062 / 0.028 for 10/n (1/n: 0.010 / 0.079 / 0.055). The default follows what
-#: the agents are for: 10/n cut ENN-DTS's cumulative regret at T = 4,000 from 1.88×, 1.48×, 1.35× (constant 0.01)
-#: to 1.51×, 1.21×, 1.16× that of Laplace-DTS at ‖θ*‖ = 0.5, 1, 2 (4 seeds, first LinearDuel-v0 default:
-#: the 32 hypercube vertices in every context, batches of 32; benchmarks/linear_regret.py). Exploration needs the
-#: concentration more than the fit of the first hundred comparisons.
-#: On LLMDuel-v0 passive data 10/n lets the ENN fit the rater's noise (training cross-entropy 0.513 against a noise
-#: floor of 0.597 after 12,800 queries; passive-enn swings between 0.76 and 0.92 on its way to 0.918), where a
-#: constant 1e-2 reaches the ceiling by 4,096 queries and stays (benchmarks/passive_learner.py; not the default,
-#: because the exploring agents were measured with 10/n).
-DEFAULT_REGULARIZATION = 10.0
+#: λ and schedule of the anchored penalty: λ_eff = 30 / (comparisons in the buffer), the weight of a fixed prior in a
+#: posterior, so the particles keep concentrating as data grows; the same λ and schedule as the point model's, so
+#: that passive with either model and the exploring agents differ only in what the comparison is about. On
+#: LLMDuel-v0 (feedback T = 0.5, where the exploring agents' pairs are coin flips: 0.96–0.99 bits) the earlier 10 / n
+#: let the ENN fit the rater's noise: DTS peaked at 0.77 after 512 queries and fell back to 0.75 by 6,400 (main job,
+#: 5 seeds), while with 30 / n it reaches 0.88 after 1,024 and 0.90 after 6,400, and with 100 / n 0.78 and 0.90
+#: (2 seeds; scratch probe of the runner's DTS). By the joint NLL on LinearDuel-v0 (s = 10, 20 steps; excess over
+#: Laplace after 128 / 512 / 2,048 comparisons) a constant λ = 0.01 fits better early and ties late: 0.017 / 0.043 /
+#: 0.029 against 0.591 / 0.062 / 0.028 for 10/n (1/n: 0.010 / 0.079 / 0.055); 10/n had cut ENN-DTS's cumulative
+#: regret at T = 4,000 to 1.51×, 1.21×, 1.16× that of Laplace-DTS at ‖θ*‖ = 0.5, 1, 2 (from 1.88×, 1.48×, 1.35× with
+#: the constant; 4 seeds, benchmarks/linear_regret.py). Those LinearDuel-v0 figures were measured with 10 / n.
+DEFAULT_REGULARIZATION = 30.0
 DEFAULT_REGULARIZATION_SCHEDULE: RegularizationSchedule = "inverse_data"
 
 #: The large configuration of the second paper (100 priors of 2×256 and 100 trainable MLPs of 2×1024), for GPUs:
@@ -102,12 +98,7 @@ class ENN(TrainedRewardModel):
         super().__init__(input_dim, training, seed, device, dtype)
         self.num_particles = check_int("num_particles", num_particles, minimum=1)
         self.prior_scale = check_finite("prior_scale", prior_scale, minimum=0.0)
-        self.regularization = check_finite("regularization", regularization, minimum=0.0)
-        if regularization_schedule not in ("constant", "inverse_data"):
-            raise ValueError(
-                f"regularization_schedule must be 'constant' or 'inverse_data', got {regularization_schedule!r}"
-            )
-        self.regularization_schedule = regularization_schedule
+        self._set_penalty(regularization, regularization_schedule)
         if bootstrap_probability is not None:
             bootstrap_probability = check_finite("bootstrap_probability", bootstrap_probability)
             if not 0.0 < bootstrap_probability <= 1.0:
@@ -148,8 +139,3 @@ class ENN(TrainedRewardModel):
         # Each particle averages over the comparisons its bootstrap mask keeps (none kept: no gradient).
         mask = batch["mask"].T  # (M, B)
         return ((cross_entropy * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)).sum()
-
-    def _penalty_weight(self) -> float:
-        if self.regularization_schedule == "inverse_data":
-            return self.regularization / max(1, len(self.buffer))
-        return self.regularization

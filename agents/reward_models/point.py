@@ -7,31 +7,25 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from duelgym._validation import check_finite
 from duelgym.agents.reward_models.networks import StackedMLP
-from duelgym.agents.reward_models.training import TrainedRewardModel, TrainingConfig
+from duelgym.agents.reward_models.training import RegularizationSchedule, TrainedRewardModel, TrainingConfig
 
 __all__ = ["PointRewardModel"]
 
 #: Hidden widths: the same trunk as the ENN's trainable part, so the two differ only in epistemic machinery.
 DEFAULT_HIDDEN_SIZES = (64, 64)
-#: λ of the L2 penalty and where it pulls (ANCHORS), measured together (benchmarks/passive_learner.py, 3 seeds:
-#: passive's win rate on LLMDuel-v0 after 1,024 / 2,048 / 12,800 queries at feedback T = 0.3, and after 4,096 /
-#: 8,192 / 12,800 at T = 1.0; passive's final simple regret on LinearDuel-v0 instance="vacdb", 3 seeds, 4,000
-#: comparisons; benchmarks/reward_model_defaults.py: LinearDuel-v0 joint-NLL excess over Laplace after 2,048
-#: comparisons at ‖θ*‖ = 1 and 3). The 64×64 MLP trains 20 Adam steps per batch on every comparison kept, so
-#: without enough λ it fits the rater's noise (toward zero, λ = 1e-4: 0.45 after 1,024 queries, training
-#: cross-entropy 0.23 nats against a 0.60 noise floor).
-#:   zero, 1e-2 (the previous default): 0.89 / 0.95 / 0.95; T = 1.0 0.79 / 0.51 / 0.52 (collapsed); vacdb 0.008;
-#:     NLL 0.045 / 0.058
-#:   initialization, 1e-2: 0.77 / 0.85 / 0.95; T = 1.0 0.50 / 0.84 / 0.94; vacdb 0.036; NLL 0.020 / 0.050
-#:   initialization, 2e-2: 0.91 / 0.95 / 0.95; T = 1.0 0.88 / 0.89 / 0.91; vacdb 0.036; NLL 0.031 / 0.091
-#:   features, 1e-2: 0.78 / 0.87 / 0.95; T = 1.0 0.58 / 0.94 / 0.94; vacdb 0.028; NLL 0.017 / 0.048
-#:   **features, 2e-2**: 0.92 / 0.95 / 0.94; T = 1.0 0.76 / 0.78 / 0.82; vacdb 0.001; NLL 0.035 / 0.094
-#: (initialization 3e-2: 0.94 / 0.95 / 0.94, T = 1.0 0.77 / 0.81 / 0.86, NLL 0.056 / 0.157; 3e-3: 0.53 / 0.53 / 0.95.)
-#: The default is the fastest passive learner at the default noise, serves the best arm on vacdb's near-ties, and
-#: does not collapse under heavy noise, where it ends below the all-initialisation anchor (0.82 against 0.91).
-DEFAULT_REGULARIZATION = 2e-2
+#: λ of the L2 penalty, its schedule and where it pulls (ANCHORS), measured together (benchmarks/passive_learner.py:
+#: passive on LLMDuel-v0, 2 seeds, mean win rate after 1,024 / 4,096 / 12,800 / 51,200 queries, ceiling 0.919).
+#: The penalty's weight is λ / n, n the comparisons kept: a fixed Gaussian prior over θ − θ_anchor, whose weight in
+#: the posterior shrinks as data grows (the ENN's schedule). A constant weight keeps its pull for good and serves
+#: worse the longer passive runs: λ = 2e-2 (the previous default) 0.80 / 0.85 / 0.83 / 0.80 at feedback T = 0.3,
+#: falling from 0.87 to 0.70 on one seed. At T = 0.3: λ = 20 0.78 / 0.88 / 0.87 / 0.91, 50 0.54 / 0.88 / 0.91 /
+#: 0.91, 100 0.50 / 0.67 / 0.89 / 0.91. At T = 0.5 (the env's default): 10 0.60 / 0.57 / 0.68 / 0.78 (fits the
+#: noise: training cross-entropy 0.594 nats against a floor of 0.655), 20 0.65 / 0.82 / 0.80 / 0.88, **30 0.52 /
+#: 0.87 / 0.86 / 0.90**, 50 0.50 / 0.84 / 0.88 / 0.91. At the default noise λ = 30 is ahead of 50 up to 4,096
+#: queries (0.68 against 0.54 after 2,048) and within 0.02 of it after; 20 and 10 fall behind from 4,096 on.
+DEFAULT_REGULARIZATION = 30.0
+DEFAULT_REGULARIZATION_SCHEDULE: RegularizationSchedule = "inverse_data"
 #: Where the penalty pulls the weights θ = (hidden layers, output layer):
 #:   ``"features"`` (the default): the hidden layers toward their initialisation θ₀ (the random features of the
 #:   initial network), the output layer toward 0, so the utility at the anchor is 0;
@@ -44,7 +38,10 @@ ANCHORS = ("features", "initialization", "zero")
 
 
 class PointRewardModel(TrainedRewardModel):
-    """r_θ(f) = MLP_θ(f); loss = BT cross-entropy on observed choices + λ‖θ − θ_anchor‖².
+    """r_θ(f) = MLP_θ(f); loss = BT cross-entropy on observed choices + (λ / n)‖θ − θ_anchor‖² (n comparisons kept).
+
+    The mean cross-entropy over n comparisons plus (λ/n)‖θ − θ_anchor‖² is 1/n times the negative log posterior
+    under a Gaussian prior θ ~ N(θ_anchor, I/(2λ)): a MAP estimate (DESIGN.md §4), as each ENN particle is.
 
     The cross-entropy of a comparison with choice c is −[c log σ(r(f₁) − r(f₂)) + (1 − c) log σ(r(f₂) − r(f₁))],
     averaged over a minibatch from the replay buffer (schedule in :class:`TrainingConfig`).
@@ -53,6 +50,8 @@ class PointRewardModel(TrainedRewardModel):
         input_dim: Feature size d.
         hidden_sizes: MLP widths; ``()`` gives a linear utility θᵀf + b.
         regularization: λ ≥ 0 of the L2 penalty on all weights and biases.
+        regularization_schedule: ``"inverse_data"`` (the penalty's weight is λ / comparisons in the buffer; the
+            default) or ``"constant"`` (λ).
         anchor: θ_anchor (:data:`ANCHORS`): ``"features"`` (θ₀, the network's weights when built, for the hidden
             layers and 0 for the output layer), ``"initialization"`` (θ₀ for every layer) or ``"zero"``.
         training: Optimiser, minibatch and buffer settings.
@@ -69,13 +68,14 @@ class PointRewardModel(TrainedRewardModel):
         hidden_sizes: Sequence[int] = DEFAULT_HIDDEN_SIZES,
         regularization: float = DEFAULT_REGULARIZATION,
         anchor: str = "features",
+        regularization_schedule: RegularizationSchedule = DEFAULT_REGULARIZATION_SCHEDULE,
         training: TrainingConfig | None = None,
         seed: int | None = None,
         device: str | torch.device = "cpu",
         dtype: torch.dtype = torch.float32,
     ) -> None:
         super().__init__(input_dim, training, seed, device, dtype)
-        self.regularization = check_finite("regularization", regularization, minimum=0.0)
+        self._set_penalty(regularization, regularization_schedule)
         if anchor not in ANCHORS:
             raise ValueError(f"anchor must be one of {ANCHORS}, got {anchor!r}")
         self.anchor = anchor
@@ -95,6 +95,3 @@ class PointRewardModel(TrainedRewardModel):
     def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         utilities = self.network(torch.stack([batch["first"], batch["second"]]))[0]  # (2, B)
         return F.binary_cross_entropy_with_logits(utilities[0] - utilities[1], batch["choice"])
-
-    def _penalty_weight(self) -> float:
-        return self.regularization

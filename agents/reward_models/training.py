@@ -8,15 +8,21 @@ replacement from the buffer (the whole buffer while it is smaller).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
 from duelgym._devices import resolve_device
-from duelgym._validation import check_int, check_positive_finite
+from duelgym._validation import check_finite, check_int, check_positive_finite
 from duelgym.agents.base import ArrayLike
 from duelgym.agents.reward_models._inputs import as_comparisons, as_features
 
-__all__ = ["ReplayBuffer", "TrainedRewardModel", "TrainingConfig"]
+__all__ = ["REGULARIZATION_SCHEDULES", "RegularizationSchedule", "ReplayBuffer", "TrainedRewardModel", "TrainingConfig"]
+
+RegularizationSchedule = Literal["constant", "inverse_data"]
+#: How the penalty's weight w follows the data: ``"constant"`` (w = λ) or ``"inverse_data"`` (w = λ / comparisons in
+#: the buffer: the weight a fixed Gaussian prior has in a posterior over n comparisons, as oat scales it).
+REGULARIZATION_SCHEDULES: tuple[RegularizationSchedule, ...] = ("constant", "inverse_data")
 
 
 @dataclass(frozen=True)
@@ -136,7 +142,7 @@ class TrainedRewardModel:
 
     Subclasses build ``self.network`` and call :meth:`_finish_setup`, then define what a stored comparison holds
     (:meth:`_store`), the utilities with gradients (:meth:`_utilities`, (M, ...)), the minibatch cross-entropy
-    (:meth:`_loss`) and the penalty weight w (:meth:`_penalty_weight`).
+    (:meth:`_loss`); the penalty's λ and schedule are set with :meth:`_set_penalty`.
     """
 
     num_particles: int
@@ -166,6 +172,13 @@ class TrainedRewardModel:
         self.buffer = ReplayBuffer(self.training.buffer_capacity, self.generator)
         self.updates = 0
         self.comparisons_seen = 0
+
+    def _set_penalty(self, regularization: float, schedule: RegularizationSchedule) -> None:
+        """λ ≥ 0 of the penalty and its schedule (:data:`REGULARIZATION_SCHEDULES`)."""
+        self.regularization = check_finite("regularization", regularization, minimum=0.0)
+        if schedule not in REGULARIZATION_SCHEDULES:
+            raise ValueError(f"regularization_schedule must be one of {REGULARIZATION_SCHEDULES}, got {schedule!r}")
+        self.regularization_schedule = schedule
 
     def _finish_setup(self, anchors: list[torch.Tensor] | None) -> None:
         """Register the penalty's anchors (``None``: zero) and build the fused Adam optimiser."""
@@ -246,4 +259,7 @@ class TrainedRewardModel:
         raise NotImplementedError
 
     def _penalty_weight(self) -> float:
-        raise NotImplementedError
+        """w of the penalty now: λ, or λ / (comparisons in the buffer) on the ``"inverse_data"`` schedule."""
+        if self.regularization_schedule == "inverse_data":
+            return self.regularization / max(1, len(self.buffer))
+        return self.regularization

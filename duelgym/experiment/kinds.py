@@ -45,10 +45,10 @@ __all__ = [
 #: Held-out contexts of a synthetic env are drawn with the run's seed plus this offset (never seen in training).
 _HELD_OUT_SEED_OFFSET = 1_000_003
 #: Best-of-64 win rate of a reward model regressed on the true utilities of the training pool's candidates, on the
-#: embedded LLMDuel-v0 default (``python benchmarks/llm_ceiling.py``: 0.951 for the default 64 × 64 architecture
+#: embedded LLMDuel-v0 default (``python benchmarks/llm_ceiling.py``: 0.919 for the default 64 × 64 architecture
 #: and for a 256 × 256 MLP, equal to best-of-64 by true utility): what a reward model on the env's features can
 #: reach at best. The summary's targets are fractions of its gain over 0.5.
-LEARNABLE_CEILING = 0.951
+LEARNABLE_CEILING = 0.919
 #: Seed of the fixed shuffle that picks the eval prompts out of a user's prompt list.
 _PROMPT_SPLIT_SEED = 0
 

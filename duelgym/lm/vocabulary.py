@@ -9,7 +9,7 @@ __all__ = ["CHARACTERS", "SPECIAL_TOKENS", "build_tokenizer"]
 
 SPECIAL_TOKENS = ("<pad>", "<eos>", "<unk>")
 #: Everything the transform task's prompts and responses use.
-CHARACTERS = " \n0123456789abcdefghijklmnopqrstuvwxyz[]=>"
+CHARACTERS = " \n0123456789abcdefghijklmnopqrstuvwxyz[]=>(){}"
 
 
 def build_tokenizer() -> PreTrainedTokenizerFast:

@@ -5,7 +5,8 @@ Prompts look like ``"sort 4 1 3 9"``, ``"rev hzfwy"`` and ``"shift hzfwy"``; the
 trained on the task's demonstrations learns to perform (the embedded LM's greedy answers are right on every eval
 prompt), so the LM's states carry what correctness is; an earlier two-digit addition was beyond it (right on 5–9%
 of prompts), and on those prompts no feature of the LM could tell a right answer from a wrong one. A response is
-the answer in one of three formats (plain, ``"[answer]"`` or ``"=> answer"``), optionally followed by filler words.
+the answer in one of five formats (plain, ``"=> answer"``, ``"[answer]"``, ``"(answer)"`` or ``"{answer}"``, each
+rarer than the one before in the demonstrations), optionally followed by filler words.
 Prompts are split into train and eval by a hash of the prompt text (10% eval), so the two splits are disjoint
 whatever the seed.
 """
@@ -20,11 +21,15 @@ import numpy as np
 
 from duelgym._validation import check_int
 
-__all__ = ["FORMATS", "Split", "TransformTask", "answer", "split_of"]
+__all__ = ["FORMATS", "FORMAT_RATES", "Split", "TransformTask", "answer", "split_of"]
 
 Split = Literal["train", "eval"]
 KINDS = ("sort", "rev", "shift")
-FORMATS = ("plain", "bracket", "arrow")
+FORMATS = ("plain", "arrow", "bracket", "paren", "brace")
+#: How often each of :data:`FORMATS` appears in the demonstrations: graded, so that the base LM samples the
+#: rarer wrappers rarely (the rater's hidden preferences reward the rarer ones more, utility.py).
+FORMAT_RATES = (0.50, 0.22, 0.15, 0.09, 0.04)
+_TEMPLATES = {"plain": "{}", "arrow": "=> {}", "bracket": "[{}]", "paren": "({})", "brace": "{{{}}}"}
 FILLERS = ("ok", "done", "so", "hmm")
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _EVAL_BUCKETS = 10  # one in ten prompts is an eval prompt
@@ -50,7 +55,7 @@ def split_of(prompt: str) -> Split:
 
 def formatted(text: str, style: str) -> str:
     """``text`` in one of :data:`FORMATS`."""
-    return {"plain": text, "bracket": f"[{text}]", "arrow": f"=> {text}"}[style]
+    return _TEMPLATES[style].format(text)
 
 
 @dataclass(frozen=True)
@@ -84,14 +89,15 @@ class TransformTask:
         return list(out)
 
     def demonstration(self, prompt: str, rng: np.random.Generator) -> str:
-        """A noisy demonstration: 45% correct, 35% with one corruption, 20% with two or three; format plain 60%,
-        bracket 20%, arrow 20%; 20% with trailing filler words."""
+        """A noisy demonstration: 45% correct, 35% with one corruption, 20% with two or three; in one of
+        :data:`FORMATS` at :data:`FORMAT_RATES` (plain 50%, arrow 22%, bracket 15%, paren 9%, brace 4%); 20% with
+        trailing filler words."""
         text = answer(prompt)
         noise = rng.random()
         corruptions = 0 if noise < 0.45 else 1 if noise < 0.8 else int(rng.integers(2, 4))
         for _ in range(corruptions):
             text = _corrupt(text, rng)
-        style = FORMATS[int(rng.choice(3, p=[0.6, 0.2, 0.2]))]
+        style = FORMATS[int(rng.choice(len(FORMATS), p=FORMAT_RATES))]
         text = formatted(text, style)
         if rng.random() < 0.2:
             text += " " + " ".join(FILLERS[i] for i in rng.integers(len(FILLERS), size=rng.integers(1, 3)))

@@ -1,26 +1,34 @@
 """The programmatic utility of a response to a transform prompt: graded correctness plus hidden preferences.
 
-u(prompt, response) = correctness + exact_bracket_bonus · [response is exactly "[answer]"]
+u(prompt, response) = correctness + format_bonus[f] · [response is exactly the answer in format f]
                       − extra_character_penalty · min(10, characters beyond the formatted answer),
 
 where correctness = 1 − (edit distance of the answer part to the true answer) / (length of the longer). The
-format preference and the filler penalty are what the rater cares about beyond correctness; an agent never sees
-them and has to learn them from queries. Starting values from the feasibility study (notes/llm-env-feasibility.md).
+format bonuses and the filler penalty are what the rater cares about beyond correctness; an agent never sees them
+and has to learn them from queries. The bonuses grow as the formats get rarer in the base LM's samples
+(``FORMAT_RATES`` of its demonstrations): several hidden preferences of different rarity, the best of them in
+responses the LM seldom writes, so a learner that queries at random meets the best responses seldom.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
 from duelgym._validation import check_finite
-from duelgym.tasks.transforms import FILLERS, answer
+from duelgym.tasks.transforms import FILLERS, FORMATS, answer, formatted
 
-__all__ = ["TransformUtility", "edit_distance", "parse_response"]
+__all__ = ["DEFAULT_FORMAT_BONUS", "TransformUtility", "edit_distance", "parse_response"]
+
+#: The default rater's hidden preferences (utility units; a format not named gets 0). Each step of 0.1 is won with
+#: p = σ(1) ≈ 0.73 by the reference rater (T = 0.1) and is a near coin flip for the feedback rater.
+DEFAULT_FORMAT_BONUS = {"bracket": 0.1, "paren": 0.2, "brace": 0.3}
+#: Opening character of a wrapped answer: its closing character and format name.
+_WRAPPERS = {"[": ("]", "bracket"), "(": (")", "paren"), "{": ("}", "brace")}
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -37,8 +45,9 @@ def edit_distance(a: str, b: str) -> int:
 def parse_response(response: str) -> tuple[str, str, int]:
     """Split a response into (answer part, format, extra characters).
 
-    The format is ``"bracket"`` for ``"[...]"``, ``"arrow"`` for ``"=> ..."``, else ``"plain"``; trailing filler
-    words and any text after a closing bracket count as extra characters.
+    The format is ``"bracket"`` for ``"[...]"``, ``"paren"`` for ``"(...)"``, ``"brace"`` for ``"{...}"``,
+    ``"arrow"`` for ``"=> ..."``, else ``"plain"``; trailing filler words and any text after the closing character
+    count as extra characters.
     """
     text = response.strip("\n")
     words = text.split(" ")
@@ -46,9 +55,10 @@ def parse_response(response: str) -> tuple[str, str, int]:
         words.pop()
     core = " ".join(words)
     extra = len(text) - len(core)
-    if core.startswith("[") and "]" in core:
-        inside, _, after = core[1:].partition("]")
-        return inside, "bracket", extra + len(after)
+    if core[:1] in _WRAPPERS and _WRAPPERS[core[0]][0] in core:
+        closing, style = _WRAPPERS[core[0]]
+        inside, _, after = core[1:].partition(closing)
+        return inside, style, extra + len(after)
     if core.startswith("=> "):
         return core[3:], "arrow", extra
     return core, "plain", extra
@@ -56,13 +66,25 @@ def parse_response(response: str) -> tuple[str, str, int]:
 
 @dataclass(frozen=True)
 class TransformUtility:
-    """The rater's hidden utility for the transform task (see the module docstring for the formula)."""
+    """The rater's hidden utility for the transform task (see the module docstring for the formula).
 
-    exact_bracket_bonus: float = 0.3
+    Args:
+        format_bonus: Bonus of an exactly formatted correct answer, per format name of ``FORMATS`` (a format not
+            named gets 0). Default :data:`DEFAULT_FORMAT_BONUS`.
+        extra_character_penalty: Penalty per character beyond the formatted answer (at most 10 count), ≥ 0.
+    """
+
+    format_bonus: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FORMAT_BONUS))
     extra_character_penalty: float = 0.03
 
     def __post_init__(self) -> None:
-        check_finite("exact_bracket_bonus", self.exact_bracket_bonus)
+        if not isinstance(self.format_bonus, Mapping):
+            raise TypeError(f"format_bonus must be a mapping of format names to floats, got {self.format_bonus!r}")
+        unknown = sorted(set(self.format_bonus) - set(FORMATS))
+        if unknown:
+            raise ValueError(f"format_bonus has unknown formats {unknown}; expected names among {FORMATS}")
+        bonuses = tuple(check_finite(f"format_bonus[{name!r}]", self.format_bonus.get(name, 0.0)) for name in FORMATS)
+        object.__setattr__(self, "_bonuses", bonuses)
         check_finite("extra_character_penalty", self.extra_character_penalty, minimum=0.0)
 
     def __call__(self, prompts: Sequence[str], responses: Sequence[str]) -> NDArray[np.float64]:
@@ -76,14 +98,14 @@ class TransformUtility:
     def one(self, prompt: str, response: str) -> float:
         if not isinstance(response, str):
             raise TypeError(f"responses must be str, got {response!r} of type {type(response).__name__}")
-        return _utility(prompt, response, self.exact_bracket_bonus, self.extra_character_penalty)
+        return _utility(prompt, response, self._bonuses, self.extra_character_penalty)
 
 
 # Agents query the same cached candidates again and again: memoise (about 0.2 KB an entry, 50 MB when full).
 @functools.lru_cache(maxsize=1 << 18)
-def _utility(prompt: str, response: str, exact_bracket_bonus: float, extra_character_penalty: float) -> float:
+def _utility(prompt: str, response: str, bonuses: tuple[float, ...], extra_character_penalty: float) -> float:
     target = answer(prompt)
-    core, _, extra = parse_response(response)
+    core, style, extra = parse_response(response)
     correctness = 1.0 - edit_distance(core, target) / max(len(core), len(target), 1)
-    exact = response.strip("\n") == f"[{target}]"
-    return correctness + exact_bracket_bonus * exact - extra_character_penalty * min(10, extra)
+    exact = response.strip("\n") == formatted(target, style)
+    return correctness + bonuses[FORMATS.index(style)] * exact - extra_character_penalty * min(10, extra)
