@@ -177,7 +177,7 @@ def test_the_embedded_ceiling_is_the_best_responses_exact_win_rate(tiny_plan) ->
     from duelgym.tasks import answer
 
     shared = tiny_plan.shared
-    best = [f"[{answer(p)}]" for p in shared.eval_prompts]
+    best = [f"{{{answer(p)}}}" for p in shared.eval_prompts]  # the largest bonus: the exact "{answer}"
     p_win = duelgym.evaluation.win_probabilities(shared.eval_env, shared.eval_prompts, best, shared.eval_greedy)
     np.testing.assert_allclose(p_win, EMBEDDED_CEILING, rtol=1e-12)
     assert online_ceiling(tiny_plan.config) == EMBEDDED_CEILING
@@ -198,9 +198,10 @@ def test_offline_optimises_at_every_budget_and_at_the_end(monkeypatch) -> None:
 
 @pytest.mark.slow
 def test_online_rlhf_with_the_point_model_learns_with_and_without_the_nudge() -> None:
-    # Measured (benchmarks/online_rlhf.py, seed 1 of the default config, 60 batches): online 0.927, online-no-nudge
-    # 0.945. With the point model's earlier λ = 1e-4, which fit the rater's noise, the run without ε peaked at 0.90
-    # and fell to 0.76 while ε = 0.02 held at 0.84-0.87; a reward model that fits the noise brings that dip back.
+    # Measured (this test, seed 1 of the default config, 60 batches, the present task and penalty): online 0.881,
+    # online-no-nudge 0.878 (0.927 and 0.945 on the previous task, whose ceiling was reached by "[answer]" alone).
+    # With the point model's earlier λ = 1e-4, which fit the rater's noise, the run without ε peaked at 0.90 and fell
+    # to 0.76 while ε = 0.02 held at 0.84-0.87; a reward model that fits the noise brings that dip back.
     config = OnlineConfig(seeds=(1,), schedules=("online", "online-no-nudge"), batches=60)
     plan = plan_online(config)
     finals = {}
@@ -209,7 +210,7 @@ def test_online_rlhf_with_the_point_model_learns_with_and_without_the_nudge() ->
         while trial.batch < config.batches:
             trial.step()
         finals[schedule] = trial.evaluate()[0]
-    assert min(finals.values()) > 0.88, finals
+    assert min(finals.values()) > 0.83, finals
 
 
 def test_without_the_nudge_a_batch_of_ties_still_takes_its_kl_step(tiny_plan, monkeypatch) -> None:

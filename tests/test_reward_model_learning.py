@@ -54,9 +54,12 @@ def test_enn_posterior_spread_on_centred_utilities_shrinks_as_data_grows(seed: i
             enn.update(*random_comparisons(env, 1, rng)[:3])
             seen += 32
         spreads.append(spread())
-    # measured (seed 0): 0.358 -> 0.182 -> 0.107 -> 0.060, each step at most 0.59 of the one before
+    # measured with the default λ = 30 / n (seeds 0, 1, 2): 0.357 / 0.372 / 0.324 before any data, then 0.73–0.78
+    # of that after 256 comparisons and 0.54–0.62 of the one before at each later step (0.092–0.094 after 4,096;
+    # with 10 / n seed 0 went 0.358 -> 0.182 -> 0.107 -> 0.060)
     for before, after in itertools.pairwise(spreads):
-        assert after < 0.75 * before, spreads
+        assert after < 0.85 * before, spreads
+    assert spreads[-1] < 0.35 * spreads[0], spreads
 
 
 def test_the_enn_particles_lower_the_joint_nll_of_one_member_trained_alike_on_small_data() -> None:

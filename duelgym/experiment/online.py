@@ -72,8 +72,8 @@ __all__ = ["EMBEDDED_CEILING", "ONLINE_QUICK", "OnlineConfig", "OnlineTrial", "e
 
 METRIC = "win_rate"
 #: The best response's exact win rate against the initial policy's greedy response on the embedded default:
-#: ``"[answer]"`` (utility 1.3) against the embedded LM's greedy response, the plain correct answer on every eval
-#: prompt (utility 1.0), scored at the reference temperature 0.1: σ(0.3 / 0.1) ≈ 0.9526 (tests/test_online.py
+#: ``"{answer}"`` (utility 1.3) against the embedded LM's greedy response, the plain correct answer on every eval
+#: prompt (utility 1.0), scored at the reference temperature 0.1: σ(0.3 / 0.1) ≈ 0.9526 (tests/test_online_runner.py
 #: checks it). No policy can score above it, so the extrapolation uses fits with this ceiling.
 EMBEDDED_CEILING = 1.0 / (1.0 + math.exp(-3.0))
 #: Attributes of the text vector env that follow from the config: not state.
