@@ -14,9 +14,10 @@ rater's choices on the queried pairs, in nats): a model far below the floor is f
 Variants: ``point`` (the default: weight λ / n with λ = 30, hidden layers anchored at their initialisation and the
 output layer at 0), ``point-<λ>`` (the default anchor with a constant weight λ), ``point-<anchor>-<λ>`` (a
 constant λ with anchor ``features``, ``initialization`` or ``zero``: plain weight decay), ``point-inverse-<λ>``
-(the default anchor with weight λ / comparisons, the ENN's schedule), ``enn`` (the default ENN, λ = 30/n) and
-``enn-constant-<λ>`` (the ENN with a constant λ); any of them followed by training settings ``+lr=<rate>``,
-``+mb=<minibatch>``, ``+steps=<Adam steps per batch>`` (e.g. ``point+lr=3e-4+mb=256``).
+(the default anchor with weight λ / comparisons, the ENN's schedule), ``enn`` (the default ENN, λ = 30/n),
+``enn-inverse-<λ>`` (the ENN with λ / n) and ``enn-constant-<λ>`` (the ENN with a constant λ); any of them
+followed by training settings ``+lr=<rate>``, ``+mb=<minibatch>``, ``+steps=<Adam steps per batch>`` (e.g.
+``point+lr=3e-4+mb=256``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from duelgym.agents.reward_models.training import TrainingConfig
 from duelgym.experiment import RunConfig
 from duelgym.experiment.kinds import LLMExperiment
 
-DEFAULT_VARIANTS = "point-2e-2,point-inverse-10,point-inverse-20,point,point-inverse-50,enn,enn-constant-1e-2"
+DEFAULT_VARIANTS = "point-2e-2,point-inverse-10,point-inverse-20,point,point-inverse-50,enn-inverse-10,enn"
 
 
 #: Training-setting suffixes of a variant name (``point+lr=3e-4+mb=256``) -> TrainingConfig fields.
@@ -66,11 +67,14 @@ def reward_model_of(variant: str) -> tuple[str, dict[str, Any]]:
                 weight = float(rest.removeprefix(f"{anchor}-"))
                 return "point", {"anchor": anchor, "regularization": weight, "regularization_schedule": "constant"}
         return "point", {"regularization": float(rest), "regularization_schedule": "constant"}
+    if variant.startswith("enn-inverse-"):
+        return "enn", {"regularization": float(variant.removeprefix("enn-inverse-"))}
     if variant.startswith("enn-constant-"):
         weight = float(variant.removeprefix("enn-constant-"))
         return "enn", {"regularization": weight, "regularization_schedule": "constant"}
     raise SystemExit(
-        f"unknown variant {variant!r}: point, point-<λ>, point-<anchor>-<λ>, point-inverse-<λ>, enn or enn-constant-<λ>"
+        f"unknown variant {variant!r}: point, point-<λ>, point-<anchor>-<λ>, point-inverse-<λ>, enn, "
+        "enn-inverse-<λ> or enn-constant-<λ>"
     )
 
 
