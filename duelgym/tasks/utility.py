@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,7 +27,7 @@ __all__ = ["DEFAULT_FORMAT_BONUS", "TransformUtility", "edit_distance", "parse_r
 
 #: The default rater's hidden preferences (utility units; a format not named gets 0). Each step of 0.1 is won with
 #: p = σ(1) ≈ 0.73 by the reference rater (T = 0.1) and is a near coin flip for the feedback rater.
-DEFAULT_FORMAT_BONUS = {"bracket": 0.1, "paren": 0.2, "brace": 0.3}
+DEFAULT_FORMAT_BONUS = MappingProxyType({"bracket": 0.1, "paren": 0.2, "brace": 0.3})
 #: Opening character of a wrapped answer: its closing character and format name.
 _WRAPPERS = {"[": ("]", "bracket"), "(": (")", "paren"), "{": ("}", "brace")}
 
