@@ -29,7 +29,8 @@ FORMATS = ("plain", "arrow", "bracket", "paren", "brace")
 #: How often each of :data:`FORMATS` appears in the demonstrations: graded, so that the base LM samples the
 #: rarer wrappers rarely (the rater's hidden preferences reward the rarer ones more, utility.py).
 FORMAT_RATES = (0.50, 0.22, 0.15, 0.09, 0.04)
-_TEMPLATES = {"plain": "{}", "arrow": "=> {}", "bracket": "[{}]", "paren": "({})", "brace": "{{{}}}"}
+#: The wrapped formats' opening and closing characters (the other two: plain and ``"=> answer"``).
+WRAPPERS = {"bracket": "[]", "paren": "()", "brace": "{}"}
 FILLERS = ("ok", "done", "so", "hmm")
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 _EVAL_BUCKETS = 10  # one in ten prompts is an eval prompt
@@ -55,7 +56,9 @@ def split_of(prompt: str) -> Split:
 
 def formatted(text: str, style: str) -> str:
     """``text`` in one of :data:`FORMATS`."""
-    return _TEMPLATES[style].format(text)
+    if style in WRAPPERS:
+        return WRAPPERS[style][0] + text + WRAPPERS[style][1]
+    return {"plain": text, "arrow": f"=> {text}"}[style]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from duelgym._validation import check_finite
-from duelgym.tasks.transforms import FILLERS, FORMATS, answer, formatted
+from duelgym.tasks.transforms import FILLERS, FORMATS, WRAPPERS, answer, formatted
 
 __all__ = ["DEFAULT_FORMAT_BONUS", "TransformUtility", "edit_distance", "parse_response"]
 
@@ -29,7 +29,7 @@ __all__ = ["DEFAULT_FORMAT_BONUS", "TransformUtility", "edit_distance", "parse_r
 #: p = σ(1) ≈ 0.73 by the reference rater (T = 0.1) and is a near coin flip for the feedback rater.
 DEFAULT_FORMAT_BONUS = MappingProxyType({"bracket": 0.1, "paren": 0.2, "brace": 0.3})
 #: Opening character of a wrapped answer: its closing character and format name.
-_WRAPPERS = {"[": ("]", "bracket"), "(": (")", "paren"), "{": ("}", "brace")}
+_OPENINGS = {pair[0]: (pair[1], style) for style, pair in WRAPPERS.items()}
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -56,8 +56,8 @@ def parse_response(response: str) -> tuple[str, str, int]:
         words.pop()
     core = " ".join(words)
     extra = len(text) - len(core)
-    if core[:1] in _WRAPPERS and _WRAPPERS[core[0]][0] in core:
-        closing, style = _WRAPPERS[core[0]]
+    if core[:1] in _OPENINGS and _OPENINGS[core[0]][0] in core:
+        closing, style = _OPENINGS[core[0]]
         inside, _, after = core[1:].partition(closing)
         return inside, style, extra + len(after)
     if core.startswith("=> "):
