@@ -18,10 +18,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/duelgym run
 
-# Every tier (fast, slow; gpu tests skip themselves without CUDA). This is what CI runs.
+# Every tier (fast, slow; gpu tests skip themselves without CUDA), in two worker processes, one per core of
+# a CI machine (each worker's torch then uses one thread). This is what CI runs.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "slow or not slow"
+	$(BIN)/pytest -m "slow or not slow" -n 2 --dist worksteal
 
 # The fast tier only (the default of a bare `pytest`).
 test-fast: $(STAMP)

@@ -128,6 +128,38 @@ def test_priors_stay_frozen_and_get_no_gradient() -> None:
     assert any(not torch.equal(a, b) for a, b in zip(trainable_before, enn.network.parameters(), strict=True))
 
 
+def test_a_large_input_reuses_its_prior_outputs_only_while_the_same_features_come_back(monkeypatch) -> None:
+    from duelgym.agents.reward_models.enn import PRIOR_CACHE_ROWS
+    from duelgym.experiment.state import extract_state, restore_state
+
+    enn = ENN(3, num_particles=4, seed=0)
+    passes: list[int] = []
+    prior_forward = enn.prior.forward
+    monkeypatch.setattr(enn.prior, "forward", lambda x: passes.append(x[..., 0].numel()) or prior_forward(x))
+
+    def uncached(x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return enn.network(x) + enn.prior_scale * prior_forward(x)
+
+    pool = torch.randn(PRIOR_CACHE_ROWS, 3, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(enn.sample_utilities(pool), uncached(pool))
+    enn.update(*comparisons(16, 3, 0))  # the network moves, the priors stay
+    assert torch.equal(enn.sample_utilities(pool.clone()), uncached(pool))  # equal features, another tensor
+    assert passes == [PRIOR_CACHE_ROWS, 32]  # the pool's priors once, then the 16 stored comparisons' pairs
+    pool[-1, -1] += 1.0  # changed in place: a fresh pass
+    assert torch.equal(enn.sample_utilities(pool), uncached(pool))
+    assert passes[2:] == [PRIOR_CACHE_ROWS]
+    small = pool[1:]  # below the threshold: never kept
+    enn.sample_utilities(small)
+    enn.sample_utilities(small)
+    assert passes[-2:] == [PRIOR_CACHE_ROWS - 1] * 2
+    assert torch.equal(enn.sample_utilities(pool), uncached(pool)) and len(passes) == 5  # still kept
+
+    resumed = ENN(3, num_particles=4, seed=0)  # a checkpoint carries the kept copy, and it still fits
+    restore_state(resumed, extract_state(enn))
+    assert torch.equal(resumed.sample_utilities(pool), enn.sample_utilities(pool))
+
+
 def test_prior_scale_makes_particles_disagree_before_any_data() -> None:
     features = torch.randn(50, 3)
     spread = [ENN(3, prior_scale=s, seed=0).sample_utilities(features).std(dim=0).mean().item() for s in (0.0, 5.0)]
