@@ -199,10 +199,13 @@ def fit_win_rate_curve(labels: ArrayLike, win_rates: ArrayLike, ceiling: float =
     x, y = np.log(n[keep]), np.log((ceiling - w[keep]) / (ceiling - 0.5))
     slope, intercept = np.polyfit(x, y, 1)
     b = float(-slope)
-    a = float(np.exp(intercept / b)) if b != 0 else math.inf
-    fit = PowerLawFit(a, b, 0.0, int(keep.sum()), float(ceiling))
-    rmse = float(np.sqrt(np.mean((fit.win_rate(n[keep]) - w[keep]) ** 2))) if math.isfinite(a) else math.inf
-    return fit._replace(rmse=rmse)
+    # a = exp(intercept / b) under- or overflows for a nearly flat curve (a = 0 or inf: it never leaves its level),
+    # so the residuals come from the fitted line itself.
+    with np.errstate(over="ignore", under="ignore"):
+        a = float(np.exp(intercept / b)) if b != 0 else math.inf
+    fitted = ceiling - (ceiling - 0.5) * np.exp(slope * x + intercept)
+    rmse = float(np.sqrt(np.mean((fitted - w[keep]) ** 2)))
+    return PowerLawFit(a, b, rmse, int(keep.sum()), float(ceiling))
 
 
 def data_efficiency_multiplier(baseline_queries: float | None, agent_queries: float | None) -> float | None:

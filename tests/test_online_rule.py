@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -205,6 +206,18 @@ def test_the_power_law_fit_recovers_a_and_b_and_inverts() -> None:
     assert fit_win_rate_curve(labels, [0.4, 0.5, 0.45, 0.6, 0.5]) is None  # one point above ½: no fit
     with pytest.raises(ValueError, match="win_rate must be in"):
         fit.labels_for(0.4)
+
+
+def test_a_nearly_flat_curve_fits_with_its_residual_and_no_overflow_warning() -> None:
+    """a = exp(intercept / b) underflows to 0 (b > 0) or overflows (b < 0) for a nearly flat curve; the residual
+    comes from the fitted line, so it stays the small number it is."""
+    labels = np.array([64, 128, 256, 512.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rising = fit_win_rate_curve(labels, [0.7, 0.7, 0.7, 0.7 + 1e-9])
+        falling = fit_win_rate_curve(labels, [0.7 + 1e-9, 0.7, 0.7, 0.7])
+    assert rising.a == 0.0 and rising.b > 0 and rising.rmse < 1e-9
+    assert falling.a == math.inf and falling.b < 0 and falling.rmse < 1e-9
 
 
 # --- bad input --------------------------------------------------------------------------------------------------
