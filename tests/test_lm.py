@@ -98,3 +98,20 @@ def test_candidate_pool_filled_by_forked_processes_equals_one_filled_lazily(tiny
     assert filled_texts == texts and torch.equal(filled_features, features)
     with pytest.raises(ValueError, match="jobs must be >= 1"):
         filled.fill(PROMPTS, jobs=0)
+
+
+def test_sampling_one_prompt_raises_no_padding_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """One prompt has no padding, so transformers drops its attention mask; rows that ended used to feed <pad>
+    tokens and drew "we strongly recommend passing in an attention_mask" into every main-job run's output."""
+    import transformers
+
+    lm = load("duelgym/tiny-transforms")
+    transformers.utils.logging.warning_once.cache_clear()  # the warning is shown once per process
+    transformers.logging.enable_propagation()
+    try:
+        with caplog.at_level("WARNING"):
+            texts, _ = lm.sample_with_features(["sort 4 1 3 9"], 64, seed=0)
+    finally:
+        transformers.logging.disable_propagation()
+    assert len({len(t) for t in texts[0]}) > 1  # some rows ended before others
+    assert "attention_mask" not in caplog.text

@@ -93,7 +93,10 @@ class LanguageModel:
                 top_k=top_k if do_sample else None,
                 top_p=None,
                 max_new_tokens=self.max_new_tokens,
-                pad_token_id=self.tokenizer.pad_token_id,
+                # Rows that have ended go on with <eos>, not <pad>: transformers drops an all-ones attention mask
+                # and then warns that <pad> inputs "may be padded". Those positions are masked out below, and the
+                # other rows never see them, so texts and features are the same either way.
+                pad_token_id=self.tokenizer.eos_token_id,
                 eos_token_id=self.tokenizer.eos_token_id,
                 suppress_tokens=self._suppressed,
                 return_dict_in_generate=True,
