@@ -722,3 +722,24 @@ def test_a_config_that_cannot_be_stored_as_json_is_refused_before_anything_is_wr
     with pytest.raises(ConfigError, match="a config stored in a results directory must be JSON"):
         ResultsStore.open(tmp_path / "a", RunConfig(env="LinearDuel-v0", env_kwargs={"rater": print}))
     assert not (tmp_path / "a").exists()
+
+
+def test_config_json_records_the_machine_and_a_resume_elsewhere_says_it_will_not_match(tmp_path: Path) -> None:
+    """Runs reproduce to the last digit only on a machine with the same CPU instruction set and package versions,
+    so config.json records them, and resuming a run started elsewhere warns instead of silently mixing sums."""
+    import torch
+
+    from duelgym.experiment.store import ResultsStore, machine_record
+
+    config = RunConfig(env="LinearDuel-v0", agents=("passive",), seeds=(0,), queries=64)
+    store = ResultsStore.open(tmp_path, config)
+    stored = json.loads((tmp_path / "config.json").read_text())
+    assert stored["machine"] == machine_record()
+    assert stored["machine"]["torch"] == torch.__version__
+    assert stored["machine"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert store.warning is None and ResultsStore.open(tmp_path, config).warning is None  # same machine: silent
+    stored["machine"] = {**stored["machine"], "cpu_capability": "AVX2-elsewhere"}
+    (tmp_path / "config.json").write_text(json.dumps(stored))
+    warning = ResultsStore.open(tmp_path, config).warning
+    assert "started on another machine" in warning and "AVX2-elsewhere" in warning
+    assert "to the last digit" in warning

@@ -1,7 +1,7 @@
 """The results store: one directory per comparison, holding
 
-* ``config.json``: the config, the duelgym version that wrote it and the agents left out of a default list (with
-  their reasons);
+* ``config.json``: the config, the duelgym version that wrote it, the machine it started on (:func:`machine_record`)
+  and the agents left out of a default list (with their reasons);
 * ``metrics.jsonl``: one JSON record per evaluation, appended and flushed as the run goes;
 * ``checkpoints/<agent>-seed<seed>.pt``: the state of each unfinished (agent, seed)
   (:mod:`duelgym.experiment.checkpoint`);
@@ -16,9 +16,14 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import torch
 
 from duelgym._version import __version__
 from duelgym.experiment.checkpoint import (
@@ -36,6 +41,7 @@ __all__ = [
     "ResultsStore",
     "append_line",
     "config_json",
+    "machine_record",
     "read_config",
     "read_metrics",
     "write_config",
@@ -43,7 +49,25 @@ __all__ = [
 ]
 
 #: Fields of ``config.json`` that are not part of the config.
-_RECORD_FIELDS = ("version", "left_out")
+_RECORD_FIELDS = ("version", "machine", "left_out")
+
+
+def machine_record() -> dict[str, str]:
+    """What decides a run's floating-point results besides its config and seeds: the versions of Python, torch,
+    transformers and numpy, and the CPU instruction set torch's kernels use (``torch.backends.cpu``). Runs reproduce
+    to the last digit where these match; a CPU with another instruction set gives other sums, so other samples and
+    other curves from the same seeds."""
+    try:
+        transformers = metadata.version("transformers")
+    except metadata.PackageNotFoundError:
+        transformers = "not installed"
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers,
+        "numpy": np.__version__,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }
 
 
 def append_line(path: Path, record: dict[str, Any]) -> None:
@@ -55,9 +79,9 @@ def append_line(path: Path, record: dict[str, Any]) -> None:
 
 
 def config_json(config: RunConfig, left_out: dict[str, str] | None = None) -> str:
-    """The text of ``config.json``: the config, this duelgym version and the agents left out, if any; a
+    """The text of ``config.json``: the config, this duelgym version and machine, and the agents left out, if any; a
     ``ConfigError`` if the config does not fit in JSON (for example a callable rater in ``env_kwargs``)."""
-    record: dict[str, Any] = {"version": __version__, **config.to_dict()}
+    record: dict[str, Any] = {"version": __version__, "machine": machine_record(), **config.to_dict()}
     if left_out:
         record["left_out"] = left_out
     try:
@@ -143,7 +167,7 @@ class ResultsStore:
         self.checkpoints = directory / "checkpoints"
         #: ``(agent, seed, queries)`` of the results already written.
         self.recorded: set[tuple[str, int, int]] = set()
-        #: A warning for the display (a run written by another duelgym version), or ``None``.
+        #: A warning for the display (a run written by another duelgym version or on another machine), or ``None``.
         self.warning: str | None = None
 
     @classmethod
@@ -172,8 +196,16 @@ class ResultsStore:
                     f"{self.directory} holds a run of another config (fields that differ: {', '.join(differing)}); "
                     "pass the same arguments to resume it, or --out with a new directory"
                 )
+            warnings = []
             if version != __version__:
-                self.warning = f"{self.directory} was written by duelgym {version}; resuming with {__version__}"
+                warnings.append(f"{self.directory} was written by duelgym {version}; resuming with {__version__}")
+            machine = stored.get("machine")
+            if machine is not None and machine != machine_record():
+                warnings.append(
+                    f"{self.directory} was started on another machine ({machine}); runs resumed here will not match "
+                    "uninterrupted ones to the last digit"
+                )
+            self.warning = "; ".join(warnings) or None
         if self.metrics_path.exists():
             records = read_metrics(self.metrics_path)
             if records and not config_exists:
