@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from duelgym.lm import NUM_STATISTICS, load
+from duelgym.lm import NUM_STATISTICS, LanguageModel, load
 
 PROMPTS = ["sort 4 1 3", "rev abc", "shift abc"]
 
@@ -55,6 +55,10 @@ def test_missing_models_and_bad_arguments_are_reported(tiny_lm: str, tmp_path: P
     # A str is a sequence of str: "ab" for two prompts used to embed the responses "a" and "b".
     with pytest.raises(TypeError, match=r"responses must be a list of 2 str, one per prompt, got the single str 'ab'"):
         lm.embed(PROMPTS[:2], "ab")
+    tokenizer = lm.tokenizer
+    tokenizer.eos_token = None
+    with pytest.raises(ValueError, match="the tokenizer of 'custom' has no eos token"):
+        LanguageModel(lm.model, tokenizer, "custom")
 
 
 def test_the_shipped_model_loads_offline_and_knows_its_task() -> None:

@@ -53,6 +53,10 @@ class LanguageModel:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.tokenizer.padding_side = "left"
+        if self.tokenizer.eos_token_id is None:
+            # Responses end at <eos>, and teacher-forced passes (embed, the policy update) append it.
+            raise ValueError(f"the tokenizer of {name!r} has no eos token; LanguageModel needs one to end responses "
+                             "(set tokenizer.eos_token before wrapping it)")  # fmt: skip
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.name = name
