@@ -20,7 +20,7 @@ import duelgym
 from duelgym.agents.online import SCHEDULES
 from duelgym.evaluation import win_rate
 from duelgym.experiment.cli import main
-from duelgym.experiment.online import OnlineConfig, OnlineTrial, execute_online, plan_online
+from duelgym.experiment.online import OnlineConfig, OnlineTrial, PolicyCollapse, execute_online, plan_online
 from duelgym.lm import EMBEDDED_MODEL, load
 
 TINY = {"batches": 4, "batch_size": 4, "num_samples": 4, "period": 2, "checkpoint_every": 2, "dense_batches": 2,
@@ -54,6 +54,7 @@ def test_every_schedule_runs_and_logs_its_diagnostics(tiny_plan) -> None:
             assert results[-1][1]["policy_steps"] == 8  # two steps per batch
         else:
             assert {"served_step", "served_test_win_rate"} <= set(results[-1][1])
+            assert results[-1][1]["phase_collapse_step"] == 0
 
 
 def test_same_seed_same_run_another_seed_another(tiny_plan) -> None:
@@ -69,6 +70,30 @@ def test_an_empty_response_stops_the_run_naming_the_batch(tiny_plan, monkeypatch
         ValueError, match=r"online seed 0, batch 1: every one of the policy.s 4 responses to .* is empty"
     ):
         trial.step()
+
+
+def test_an_offline_optimisation_that_collapses_stops_there_and_serves_its_best_checkpoint(
+    tiny_plan, monkeypatch
+) -> None:
+    # Over-optimising a fixed reward model can drive a phase onto <eos>: the run goes on, serving what came before.
+    trial = OnlineTrial(tiny_plan.shared, "offline", 0)
+    real = trial._sample
+
+    def collapsing(lm, prompts, count, *purpose):
+        if purpose == (2, 2):  # the optimisation's second step
+            raise PolicyCollapse("collapsed")
+        return real(lm, prompts, count, *purpose)
+
+    monkeypatch.setattr(trial, "_sample", collapsing)
+    trial.step()
+    trial.step()  # the first budget (period 2): optimise, collapse at step 2 before its first checkpoint
+    _, extra = trial.evaluate()
+    assert extra["phase_collapse_step"] == 2 and extra["served_step"] == 0 and extra["served_test_win_rate"] == 0.5
+    base = tiny_plan.shared.base.model.state_dict()
+    assert all(torch.equal(value, base[name]) for name, value in trial.policy.lm.model.state_dict().items())
+    restored = OnlineTrial(tiny_plan.shared, "offline", 0)
+    restored.restore(trial.state())
+    assert restored.evaluate()[1]["phase_collapse_step"] == 2
 
 
 def test_a_policy_with_nan_weights_stops_the_run_naming_the_batch(tiny_plan) -> None:

@@ -67,8 +67,8 @@ from duelgym.lm import load
 from duelgym.lm.model import LanguageModel
 from duelgym.oracle import choice_entropy
 
-__all__ = ["EMBEDDED_CEILING", "ONLINE_QUICK", "OnlineConfig", "OnlineTrial", "execute_online", "online_ceiling",
-           "run_online", "write_online_reports"]  # fmt: skip
+__all__ = ["EMBEDDED_CEILING", "ONLINE_QUICK", "OnlineConfig", "OnlineTrial", "PolicyCollapse", "execute_online",
+           "online_ceiling", "run_online", "write_online_reports"]  # fmt: skip
 
 METRIC = "win_rate"
 #: The best response's exact win rate against the initial policy's greedy response on the embedded default:
@@ -78,6 +78,10 @@ METRIC = "win_rate"
 EMBEDDED_CEILING = 1.0 / (1.0 + math.exp(-3.0))
 #: Attributes of the text vector env that follow from the config: not state.
 _CONFIG_PARTS = ("duel", "spec")
+
+
+class PolicyCollapse(ValueError):
+    """A policy whose every sampled response to a prompt is empty (it collapsed onto <eos>): no pair to learn from."""
 
 
 @dataclass(frozen=True)
@@ -267,7 +271,7 @@ class OnlineTrial:
         self.batch = 0
         self.entropy_sum = 0.0
         #: Steps and test win rate of the offline checkpoint served (offline and periodic).
-        self.served_step, self.served_test = 0, 0.5
+        self.served_step, self.served_test, self.phase_collapse_step = 0, 0.5, 0
 
     @property
     def collector(self) -> LanguageModel:
@@ -284,10 +288,10 @@ class OnlineTrial:
                                      f"next-token probabilities are not finite ({error})") from error  # fmt: skip
         for prompt, row in zip(prompts, texts, strict=True):
             if not any(row):
-                raise ValueError(f"{self.name} seed {self.seed}, batch {self.batch + 1}: every one of the policy's "
-                                 f"{count} responses to "
-                                 f"{prompt!r} is empty; an empty pair carries no preference (the policy collapsed "
-                                 "onto <eos>: lower learning_rate or raise kl_weight)")  # fmt: skip
+                raise PolicyCollapse(f"{self.name} seed {self.seed}, batch {self.batch + 1}: every one of the "
+                                     f"policy's {count} responses to {prompt!r} is empty; an empty pair carries no "
+                                     "preference (the policy collapsed onto <eos>: lower learning_rate or raise "
+                                     "kl_weight)")  # fmt: skip
         return texts
 
     def _policy_step(self, policy: Policy, prompts: list[str], texts: list[list[str]], utilities: torch.Tensor,
@@ -337,17 +341,26 @@ class OnlineTrial:
 
     def _optimise_offline(self) -> None:
         """Optimise a fresh copy of the initial policy against the reward model (the schedule's phase pairs, on
-        fresh training prompts); serve the checkpoint with the best test win rate (the initial policy's is ½)."""
+        fresh training prompts); serve the checkpoint with the best test win rate (the initial policy's is ½).
+
+        A phase that over-optimises the fixed reward model until it collapses onto <eos> stops there (it has nothing
+        left to learn from) and serves its best checkpoint before the collapse; ``phase_collapse_step`` records the
+        step (0: none)."""
         config, shared = self.shared.config, self.shared
         phase = shared.fresh_policy(self.name)
         best = (0.5, 0, copy.deepcopy(phase.state()))
         random_pairs = self.schedule.phase_pairs == "random"
         samples = 2 if random_pairs else config.num_samples
         steps = config.phase_steps_per_batch * self.batch
+        self.phase_collapse_step = 0
         for step in range(1, steps + 1):
             prompts = [shared.train_prompts[i] for i in self.rng.integers(len(shared.train_prompts),
                                                                         size=config.batch_size)]  # fmt: skip
-            texts = self._sample(phase.lm, prompts, samples, 2, step)
+            try:
+                texts = self._sample(phase.lm, prompts, samples, 2, step)
+            except PolicyCollapse:
+                self.phase_collapse_step = step
+                break
             utilities = self._utilities(shared.features(prompts, texts))
             pairs = (reversed_pairs(torch.tensor([[0, 1]]).expand(len(prompts), 2)) if random_pairs
                      else extreme_pairs(utilities))  # fmt: skip
@@ -368,7 +381,8 @@ class OnlineTrial:
         the initial policy, nats), ``rm_agreement`` (the share of the samples' pairs, (1st, 2nd), (3rd, 4th), …,
         with different responses, on which the reward model and the rater prefer the same one: reward hacking
         shows here first), ``choice_entropy`` (bits, the feedback's noise on the pairs queried so far), and for
-        offline and periodic the served checkpoint's ``served_step`` and ``served_test_win_rate``.
+        offline and periodic the served checkpoint's ``served_step`` and ``served_test_win_rate`` and the last
+        optimisation's ``phase_collapse_step`` (the step at which it collapsed onto <eos> and stopped; 0: it did not).
         """
         config, shared = self.shared.config, self.shared
         lm = self.policy.lm
@@ -403,14 +417,15 @@ class OnlineTrial:
             "policy_steps": float(self.policy.steps),
         }
         if self.schedule.mode != "online":
-            extra.update(served_step=float(self.served_step), served_test_win_rate=float(self.served_test))
+            extra.update(served_step=float(self.served_step), served_test_win_rate=float(self.served_test),
+                         phase_collapse_step=float(self.phase_collapse_step))  # fmt: skip
         return value, extra
 
     def state(self) -> dict[str, Any]:
         return {"env": extract_state(self.env, skip=_CONFIG_PARTS), "prompts": list(self.obs),
                 "rng": extract_state(self.rng), "agent": extract_state(self.agent), "policy": self.policy.state(),
                 "batch": self.batch, "entropy_sum": self.entropy_sum,
-                "served": [self.served_step, self.served_test]}  # fmt: skip
+                "served": [self.served_step, self.served_test, self.phase_collapse_step]}  # fmt: skip
 
     def restore(self, state: dict[str, Any]) -> None:
         restore_state(self.env, state["env"], "env", skip=_CONFIG_PARTS)
@@ -419,7 +434,8 @@ class OnlineTrial:
         restore_state(self.agent, state["agent"], "agent")
         self.policy.restore(state["policy"])
         self.batch, self.entropy_sum = int(state["batch"]), float(state["entropy_sum"])
-        self.served_step, self.served_test = int(state["served"][0]), float(state["served"][1])
+        step, score, collapse = state["served"]
+        self.served_step, self.served_test, self.phase_collapse_step = int(step), float(score), int(collapse)
 
 
 def save_policy(lm: LanguageModel, directory: Path) -> None:
