@@ -66,35 +66,35 @@ class PolicyUpdateConfig:
     """The policy update's settings (see the module docstring for the rule).
 
     Defaults chosen with ``python benchmarks/online_defaults.py`` (the ``online`` schedule, 1,024 labels, 2 seeds,
-    one setting changed at a time from ε = 0.05, β = 0.1, η = 0.01, learning rate 3e-4, clip 1; final win rate ±
-    s.e., then the mean over the curve): every ε in [0, 0.1], β in [0, 0.1] and η in [0.002, 0.05] landed within
-    seed noise of each other (0.87–0.95), so the choice rests on the mean over the curve and on what each guards
-    against. Peers' values are in notes/online-rlhf.md; README "Online RLHF" has the whole table. These runs used
-    the point reward model's earlier L2 penalty (1e-4 toward zero, which fits the rater's noise; now 30 / n with the
-    hidden layers toward their initialisation) and the earlier embedded task, and were not rerun.
+    one setting changed at a time) on the previous embedded task with the point reward model's earlier penalty, where
+    every ε in [0, 0.1], β in [0, 0.1] and η in [0.002, 0.05] landed within seed noise (0.87–0.95), and remeasured
+    on the present task (final win rate ± s.e., then the mean over the curve): the defaults end at 0.879 ± 0.002
+    (0.609), on the plateau of the second-best format, σ(0.2 / 0.1) = 0.881, as do ε = 0, β = 0, both η and both
+    clips; the finals above it (ε = 0.05, 0.1 and β = 0.1) are each one seed of two finding the best format (0.953),
+    not a better mean over the curve (0.584–0.611). Peers' values are in notes/online-rlhf.md; README "Online RLHF"
+    has the whole table.
     """
 
     #: ε, the affirmative nudge (probability units, added to p_φ − ½ ∈ (−½, ½)): 0.02 had the best mean over the
-    #: curve (0.739, final 0.929 ± 0.005) against 0.719 / 0.713 / 0.712 at 0 / 0.05 / 0.1. At the chosen β, ε = 0
-    #: ends at 0.886 ± 0.051 and falls 0.036 from its peak (0.903 ± 0.029 and 0.008 with ε = 0.02); over 4,096
-    #: labels (``benchmarks/online_rlhf.py``, 3 seeds) it does not tank but ends 0.015 [0.003, 0.039] lower.
+    #: curve on the previous task (0.739 against 0.719 / 0.713 / 0.712 at 0 / 0.05 / 0.1). On the present task:
+    #: 0.609 against 0.580 / 0.589 / 0.611, finals 0.879 ± 0.002 against 0.877 ± 0.000 / 0.896 ± 0.020 /
+    #: 0.915 ± 0.038.
     nudge: float = 0.02
-    #: β, weight of the exact per-token KL to the anchor (summed over a response's tokens): 0.02 (Elastic Reset's)
-    #: ended at 0.947 ± 0.006 against 0.886 ± 0.054 at 0.1 and 0.851 ± 0.082 at 0.3 (which also learned slowest,
-    #: 0.661 over the curve); β = 0 did as well here but leaves nothing holding the policy near its anchor (final KL
-    #: to the initial policy 2.20 nats against 2.15). ε = 0.02 with β = 0.02 together: 0.903 ± 0.029, 0.733 over the
-    #: curve, against 0.886 ± 0.054 and 0.713 for the earlier ε = 0.05, β = 0.1.
+    #: β, weight of the exact per-token KL to the anchor (summed over a response's tokens): 0.02 (Elastic Reset's).
+    #: On the previous task it ended at 0.947 ± 0.006 against 0.886 ± 0.054 at 0.1 and 0.851 ± 0.082 at 0.3. On
+    #: the present task 0.3 learns too slowly for 1,024 labels (0.697 ± 0.129, 0.512 over the curve), and 0.1 is
+    #: 0.909 ± 0.044 (one seed found the best format) but slower over the curve (0.584 against 0.609). β = 0 does as
+    #: well as 0.02 but leaves nothing holding the policy near its anchor.
     kl_weight: float = 0.02
-    #: η, the anchor's EMA rate per policy step: 0.01 (WARP, EMA-PG). 0.002 (TR-DPO's rate) kept the anchor near
-    #: the initial policy and ended lower (0.866 ± 0.071); 0.05 ended at 0.890 ± 0.047 with the lowest entropy
-    #: of the three (0.112 nats per token against 0.174).
+    #: η, the anchor's EMA rate per policy step: 0.01 (WARP, EMA-PG). 0.002 (TR-DPO's rate) and 0.05 end within
+    #: 0.003 of it on the present task (0.879 ± 0.002, 0.876 ± 0.002); 0.05 gives the lowest entropy of the three.
     anchor_rate: float = 0.01
-    #: AdamW learning rate: 3e-4 (minRLHF's, for a sub-million-parameter LM). 1e-3 learned fastest (0.779 over the
-    #: curve) but drove the entropy to 0.067 and fell 0.029 from its peak; 1e-4 was slow (0.622 over the curve).
+    #: AdamW learning rate: 3e-4 (minRLHF's, for a sub-million-parameter LM). On the present task 1e-4 is slow
+    #: (0.841 ± 0.030, 0.524 over the curve) and 1e-3 erratic (one seed stayed at 0.505, 0.668 ± 0.162).
     learning_rate: float = 3e-4
-    #: Norm the summed gradient is clipped to (minRLHF's 1.0). The summed gradient's norm is 90–165 on the embedded
-    #: model, so the clip binds at every step, and under Adam its scale then cancels: 0.3, 1 and 3 gave identical
-    #: runs to the last digit. Clipping makes each step a normalised-gradient step; the learning rate sets its size.
+    #: Norm the summed gradient is clipped to (minRLHF's 1.0). On the previous task the summed gradient's norm was
+    #: 90–165, so the clip bound at every step and, under Adam, 0.3, 1 and 3 gave identical runs; on the present
+    #: task they end within 0.001 of each other (not to the last digit).
     clip_norm: float = 1.0
     #: AdamW weight decay: 0, so the only regulariser is the KL to the anchor.
     weight_decay: float = 0.0

@@ -20,13 +20,11 @@ import numpy as np
 #: One change from the defaults each.
 VARIANTS = {
     "defaults": {},
-    "nudge=0": {"nudge": 0.0}, "nudge=0.02": {"nudge": 0.02}, "nudge=0.1": {"nudge": 0.1},
-    "kl_weight=0": {"kl_weight": 0.0}, "kl_weight=0.02": {"kl_weight": 0.02}, "kl_weight=0.3": {"kl_weight": 0.3},
+    "nudge=0": {"nudge": 0.0}, "nudge=0.05": {"nudge": 0.05}, "nudge=0.1": {"nudge": 0.1},
+    "kl_weight=0": {"kl_weight": 0.0}, "kl_weight=0.1": {"kl_weight": 0.1}, "kl_weight=0.3": {"kl_weight": 0.3},
     "anchor_rate=0.002": {"anchor_rate": 0.002}, "anchor_rate=0.05": {"anchor_rate": 0.05},
     "learning_rate=1e-4": {"learning_rate": 1e-4}, "learning_rate=1e-3": {"learning_rate": 1e-3},
     "clip_norm=0.3": {"clip_norm": 0.3}, "clip_norm=3": {"clip_norm": 3.0},
-    # The best nudge and KL weight of the one-at-a-time runs, together.
-    "nudge=0.02+kl_weight=0.02": {"nudge": 0.02, "kl_weight": 0.02},
 }  # fmt: skip
 
 
