@@ -69,7 +69,7 @@ def main() -> None:
         point = joint_nll_curve(factory, args.theta_norm, args.seeds)
         label = f"point model λ={regularization:g} {schedule} {anchor}"
         print(f"  default training, {label:<44}", (point - reference).round(3))
-    penalties = (("inverse_data", 10.0), ("inverse_data", 1.0), ("constant", 0.01))
+    penalties = (("inverse_data", 30.0), ("inverse_data", 10.0), ("inverse_data", 1.0), ("constant", 0.01))
     for learning_rate, steps in ((1e-3, 5), (1e-3, 20), (3e-3, 10)):
         training = TrainingConfig(learning_rate=learning_rate, steps_per_update=steps)
         point = joint_nll_curve(partial(PointRewardModel, 5, training=training), args.theta_norm, args.seeds)

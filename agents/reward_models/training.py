@@ -35,11 +35,12 @@ class TrainingConfig:
     """
 
     #: Adam learning rate: oat's ``rm_lr`` and enn's demo value (REFERENCES.md §1, §2). 3e-3 with 10 steps was no
-    #: better overall: point model 0.346 / 0.223 / 0.059 and default ENN 0.388 / 0.078 / 0.052, against 0.078 /
-    #: 0.154 / 0.074 and 0.591 / 0.062 / 0.028 at 1e-3 with 20 steps (the ENN ends worse at 3e-3).
+    #: better overall with the default penalty (30/n): point model 1.995 / 0.607 / 0.115 and default ENN 1.274 /
+    #: 0.310 / 0.059, against 1.985 / 0.722 / 0.060 and 1.311 / 0.318 / 0.028 at 1e-3 with 20 steps (both end worse
+    #: at 3e-3).
     learning_rate: float = 1e-3
-    #: Adam steps per update of 32 queries: oat's 5 learned too slowly after 128 comparisons (excess 1.539 for the
-    #: point model and 1.336 for the default ENN, against 0.078 and 0.591 with 20 steps); 20 costs 4× the time of 5.
+    #: Adam steps per update of 32 queries: oat's 5 learned too slowly (excess after 512 comparisons 1.639 for the
+    #: point model and 0.704 for the default ENN, against 0.722 and 0.318 with 20 steps); 20 costs 4× the time of 5.
     steps_per_update: int = 20
     #: Comparisons per Adam step: twice the 32 queries of a batch, so each step mixes new and replayed data.
     minibatch_size: int = 64
