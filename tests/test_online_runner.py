@@ -21,6 +21,7 @@ from duelgym.agents.online import SCHEDULES
 from duelgym.evaluation import win_rate
 from duelgym.experiment.cli import main
 from duelgym.experiment.online import OnlineConfig, OnlineTrial, PolicyCollapse, execute_online, plan_online
+from duelgym.experiment.state import StateMismatch
 from duelgym.lm import EMBEDDED_MODEL, load
 
 TINY = {"batches": 4, "batch_size": 4, "num_samples": 4, "period": 2, "checkpoint_every": 2, "dense_batches": 2,
@@ -94,6 +95,9 @@ def test_an_offline_optimisation_that_collapses_stops_there_and_serves_its_best_
     restored = OnlineTrial(tiny_plan.shared, "offline", 0)
     restored.restore(trial.state())
     assert restored.evaluate()[1]["phase_collapse_step"] == 2
+    older = {**trial.state(), "served": trial.state()["served"][:2]}  # saved before the collapse step was
+    with pytest.raises(StateMismatch, match=r"state.served: 2 values saved, expected 3"):
+        OnlineTrial(tiny_plan.shared, "offline", 0).restore(older)
 
 
 def test_a_policy_with_nan_weights_stops_the_run_naming_the_batch(tiny_plan) -> None:

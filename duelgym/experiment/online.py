@@ -434,6 +434,9 @@ class OnlineTrial:
         restore_state(self.agent, state["agent"], "agent")
         self.policy.restore(state["policy"])
         self.batch, self.entropy_sum = int(state["batch"]), float(state["entropy_sum"])
+        if len(state["served"]) != 3:  # a checkpoint from before phase_collapse_step was saved
+            raise StateMismatch(f"state.served: {len(state['served'])} values saved, expected 3 (served step, test "
+                                "win rate, collapse step)")  # fmt: skip
         step, score, collapse = state["served"]
         self.served_step, self.served_test, self.phase_collapse_step = int(step), float(score), int(collapse)
 
