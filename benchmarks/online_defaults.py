@@ -1,12 +1,16 @@
 """The measurements behind the policy update's defaults (ε, β, η, learning rate, clip norm) on LLMDuel-v0.
 
     python benchmarks/online_defaults.py [--seeds 2] [--batches 64] [--jobs 2] [--results results/online-defaults]
+        [--schedule online] [--variants defaults,nudge=0.1,...]
 
-Runs the ``online`` schedule (random pair, point reward model: the update rule's plain setting) with the defaults
-and with each setting changed one at a time (each run its own resumable results directory under ``--results``),
-then prints per variant: the final win rate and the mean over the curve (the area under it: how fast it gets
-there), the lowest policy entropy along the run and the final KL to the initial policy (collapse and drift), and
-the drop from the curve's peak to its end (tanking). All from one invocation, on the same seeds.
+Runs one schedule (default ``online``: random pair, point reward model, the update rule's plain setting) with the
+defaults and with each setting changed one at a time (each run its own resumable results directory under
+``--results``), then prints per variant: the final win rate and the mean over the curve (the area under it: how
+fast it gets there), each with its paired difference from the defaults (the same seeds, 95% seed-bootstrap
+interval), the lowest policy entropy along the run and the final KL to the initial policy (collapse and drift),
+and the drop from the curve's peak to its end (tanking). All from one invocation, on the same seeds. A variant
+whose policy collapses onto <eos> (``PolicyCollapse``: the run stops there) is reported with the seed and batch,
+and the next variant runs.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from online_rlhf import paired_interval
 
 #: One change from the defaults each.
 VARIANTS = {
@@ -31,34 +36,59 @@ VARIANTS = {
 def main() -> None:
     from rich.console import Console
 
-    from duelgym.experiment.online import OnlineConfig, execute_online
+    from duelgym.experiment.online import OnlineConfig, PolicyCollapse, execute_online
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--batches", type=int, default=64)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--results", type=Path, default=Path("results/online-defaults"))
+    parser.add_argument("--schedule", default="online", help="the schedule every variant runs")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list of the variants to run")
     args = parser.parse_args()
-    rows = []
-    for name in args.variants.split(","):
-        config = OnlineConfig(schedules=("online",), seeds=tuple(range(args.seeds)), batches=args.batches,
+    names = args.variants.split(",")
+    unknown = [name for name in names if name not in VARIANTS]
+    if unknown:
+        parser.error(f"--variants: unknown {unknown}; expected names from {list(VARIANTS)}")
+    finals, areas, rows, collapsed = {}, {}, [], {}
+    for name in names:
+        config = OnlineConfig(schedules=(args.schedule,), seeds=tuple(range(args.seeds)), batches=args.batches,
                               **VARIANTS[name])  # fmt: skip
-        out = args.results / name
-        execute_online(config, out, Console(stderr=True), jobs=args.jobs)
+        out = args.results / name if args.schedule == "online" else args.results / f"{args.schedule}-{name}"
+        try:
+            execute_online(config, out, Console(stderr=True), jobs=args.jobs)
+        except PolicyCollapse as error:  # a result of the setting, not a crash: report it and go on
+            collapsed[name] = str(error).split(":")[0]
+            continue
         records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
         seeds = sorted({r["seed"] for r in records})
         runs = [sorted((r for r in records if r["seed"] == s), key=lambda r: r["queries"]) for s in seeds]
         values = np.array([[r["value"] for r in run] for run in runs])
+        finals[name], areas[name] = values[:, -1], values.mean(axis=1)
         error = values[:, -1].std(ddof=1) / np.sqrt(len(seeds)) if len(seeds) > 1 else 0.0
         entropy = min(r["entropy"] for run in runs for r in run)
         kl = np.mean([run[-1]["kl_initial"] for run in runs])
-        rows.append((name, values[:, -1].mean(), error, values.mean(), entropy, kl,
-                     (values.max(axis=1) - values[:, -1]).mean()))  # fmt: skip
-    print("\n| variant | final win rate | mean over the curve | lowest entropy | final KL to initial | peak − final |")
-    print("|---|---|---|---|---|---|")
-    for name, final, error, area, entropy, kl, drop in rows:
-        print(f"| {name} | {final:.3f} ± {error:.3f} | {area:.3f} | {entropy:.3f} | {kl:.2f} | {drop:.3f} |")
+        rows.append((name, error, entropy, kl, (values.max(axis=1) - values[:, -1]).mean()))
+    print(f"\n{args.schedule}, {args.seeds} seeds; difference = variant − defaults on the same seeds, 95% paired "
+          "seed-bootstrap interval\n")  # fmt: skip
+    print("| variant | final win rate | difference | mean over the curve | difference | lowest entropy | "
+          "final KL to initial | peak − final |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    for name, error, entropy, kl, drop in rows:
+        cells = [f"{finals[name].mean():.3f} ± {error:.3f}", difference(finals, name),
+                 f"{areas[name].mean():.3f}", difference(areas, name)]  # fmt: skip
+        print(f"| {name} | " + " | ".join(cells) + f" | {entropy:.3f} | {kl:.2f} | {drop:.3f} |")
+    for name, where in collapsed.items():
+        print(f"| {name} | collapsed onto <eos> ({where}); the run stopped there | | | | | | |")
+
+
+def difference(per_seed: dict[str, np.ndarray], name: str) -> str:
+    """``name``'s mean paired difference from the defaults with its interval ("—" without the defaults)."""
+    if name == "defaults" or "defaults" not in per_seed:
+        return "—"
+    change = per_seed[name] - per_seed["defaults"]
+    low, high = paired_interval(change)
+    return f"{change.mean():+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
 if __name__ == "__main__":
