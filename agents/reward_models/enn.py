@@ -32,15 +32,15 @@ __all__ = ["ENN", "LARGE_ENN"]
 DEFAULT_HIDDEN_SIZES = (64, 64)
 #: Prior widths: the matched prior of enn (same architecture as the trainable part).
 DEFAULT_PRIOR_HIDDEN_SIZES = (64, 64)
-#: s, in logit units (the model learns r = u/T, the rater's Bradley-Terry logits). Measured within-context spread
-#: of the particles' prior outputs at s = 10: 0.35 on LinearDuel-v0 arms against a true logit spread of 0.45
-#: (‖θ*‖ = 1, T = 1), 0.36 on LLMDuel-v0 candidates against 0.73 (feedback T = 0.3): about right on the synthetic
-#: envs and 2× too narrow on LLMDuel-v0 (the spread grows linearly with s). Joint-NLL excess over Laplace after
-#: 128 / 512 / 2,048 comparisons (benchmarks/reward_model_defaults.py, 20 steps, constant λ = 0.01; rerun with the
-#: present code): s = 1 0.040 / 0.049 / 0.018, s = 3 0.039 / 0.048 / 0.018, s = 10 0.035 / 0.046 / 0.018, s = 30
-#: 0.052 / 0.054 / 0.027; with the default λ = 30/n, 1.61, 1.57, 1.31 and 0.92 at 128 comparisons, and 0.028 to
-#: 0.036 at 2,048. s = 10 is best with the constant everywhere and, with 30/n, best at 2,048 comparisons (0.028);
-#: s = 30 gains at 128 and 512 comparisons under the strong penalty and loses at 2,048.
+#: s, in logit units (the model learns r = u/T, the rater's Bradley-Terry logits). Measured within-context spread of the
+#: particles' prior outputs at s = 10: 0.35 on LinearDuel-v0 arms against a true logit spread of 0.45 (‖θ*‖ = 1, T = 1),
+#: 0.36 on LLMDuel-v0 candidates against 0.73 (feedback T = 0.3): about right on the synthetic envs and 2× too narrow on
+#: LLMDuel-v0 (the spread grows linearly with s). Joint-NLL excess over Laplace after 128 / 512 / 2,048 comparisons
+#: (benchmarks/reward_model_defaults.py, 20 steps, constant λ = 0.01; rerun with the present code): s = 1 0.040 / 0.049
+#: / 0.018, s = 3 0.039 / 0.048 / 0.018, s = 10 0.035 / 0.046 / 0.018, s = 30 0.052 / 0.054 / 0.027; with the default λ
+#: = 30/n, 1.61, 1.57, 1.31 and 0.92 at 128 comparisons, 0.36, 0.35, 0.32 and 0.22 at 512, and 0.031, 0.031, 0.028 and
+#: 0.036 at 2,048. s = 10 is best with the constant everywhere and, with 30/n, best at 2,048 comparisons (0.028); s = 30
+#: gains at 128 and 512 comparisons under the strong penalty and loses at 2,048.
 DEFAULT_PRIOR_SCALE = 10.0
 #: λ and schedule of the anchored penalty: λ_eff = 30 / (comparisons in the buffer), the weight of a fixed prior in a
 #: posterior, so the particles keep concentrating as data grows; the same λ and schedule as the point model's, so that
@@ -50,8 +50,8 @@ DEFAULT_PRIOR_SCALE = 10.0
 #: with 30 / n it reaches 0.88 after 1,024 and 0.90 after 6,400, and with 100 / n 0.78 and 0.90 (2 seeds; scratch probe
 #: of the runner's DTS). By the joint NLL on LinearDuel-v0 (s = 10, 20 steps; excess over Laplace after 128 / 512 /
 #: 2,048 comparisons, rerun with the present code) the price of 30/n is paid at small and moderate data (at 512
-#: comparisons still 5× the excess of 10/n): 1.311 / 0.318 / 0.028 against 0.655 / 0.057 / 0.013 for 10/n and 0.035 /
-#: 0.046 / 0.018 for a constant λ = 0.01 (1/n: 0.022 / 0.105 / 0.068). 10/n had cut ENN-DTS's cumulative regret at T =
+#: comparisons more than 5× the excess of 10/n): 1.311 / 0.318 / 0.028 against 0.655 / 0.057 / 0.013 for 10/n and 0.035
+#: / 0.046 / 0.018 for a constant λ = 0.01 (1/n: 0.022 / 0.105 / 0.068). 10/n had cut ENN-DTS's cumulative regret at T =
 #: 4,000 to 1.51×, 1.21×, 1.16× that of Laplace-DTS at ‖θ*‖ = 0.5, 1, 2 (from 1.88×, 1.48×, 1.35× with the constant; 4
 #: seeds, benchmarks/linear_regret.py); with 30/n, on the vacdb instance at ‖θ*‖ = 1, ENN-DTS's cumulative regret is
 #: 1.99× Laplace-DTS's (1.50× with 10/n; 5 and 6 seeds): the price of the LLMDuel-v0 default on the synthetic benchmark.

@@ -347,7 +347,7 @@ class OnlineTrial:
         left to learn from) and serves its best checkpoint before the collapse; ``phase_collapse_step`` records the
         step (0: none). The test is the sampler's (every sample to one prompt is empty), so it fires on a less
         collapsed policy under the random-pair rule, which draws 2 samples per prompt, than under the extreme-pair
-        rule's S; in the measured runs only the extreme-pair rule ever collapsed."""
+        rule's S; in the measured runs only an extreme-pair phase ever collapsed."""
         config, shared = self.shared.config, self.shared
         phase = shared.fresh_policy(self.name)
         best = (0.5, 0, copy.deepcopy(phase.state()))
