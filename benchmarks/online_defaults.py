@@ -16,11 +16,12 @@ and the next variant runs.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
-from online_rlhf import paired_interval
+from online_rlhf import paired_difference, read
+
+from duelgym.experiment.report import curves
 
 #: One change from the defaults each.
 VARIANTS = {
@@ -58,17 +59,14 @@ def main() -> None:
         try:
             execute_online(config, out, Console(stderr=True), jobs=args.jobs)
         except PolicyCollapse as error:  # a result of the setting, not a crash: report it and go on
-            collapsed[name] = str(error).split(":")[0]
+            collapsed[name] = str(error)
             continue
-        records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-        seeds = sorted({r["seed"] for r in records})
-        runs = [sorted((r for r in records if r["seed"] == s), key=lambda r: r["queries"]) for s in seeds]
-        values = np.array([[r["value"] for r in run] for run in runs])
+        records = read(out)
+        (_, values), (_, entropies), (_, kls) = (curves(records, key)[args.schedule]
+                                                 for key in ("value", "entropy", "kl_initial"))  # fmt: skip
         finals[name], areas[name] = values[:, -1], values.mean(axis=1)
-        error = values[:, -1].std(ddof=1) / np.sqrt(len(seeds)) if len(seeds) > 1 else 0.0
-        entropy = min(r["entropy"] for run in runs for r in run)
-        kl = np.mean([run[-1]["kl_initial"] for run in runs])
-        rows.append((name, error, entropy, kl, (values.max(axis=1) - values[:, -1]).mean()))
+        error = values[:, -1].std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
+        rows.append((name, error, entropies.min(), kls[:, -1].mean(), (values.max(axis=1) - values[:, -1]).mean()))
     print(f"\n{args.schedule}, {args.seeds} seeds; difference = variant − defaults on the same seeds, 95% paired "
           "seed-bootstrap interval\n")  # fmt: skip
     print("| variant | final win rate | difference | mean over the curve | difference | lowest entropy | "
@@ -79,16 +77,14 @@ def main() -> None:
                  f"{areas[name].mean():.3f}", difference(areas, name)]  # fmt: skip
         print(f"| {name} | " + " | ".join(cells) + f" | {entropy:.3f} | {kl:.2f} | {drop:.3f} |")
     for name, where in collapsed.items():
-        print(f"| {name} | collapsed onto <eos> ({where}); the run stopped there | | | | | | |")
+        print(f"| {name} | collapsed, the run stopped there: {where} | | | | | | |")
 
 
 def difference(per_seed: dict[str, np.ndarray], name: str) -> str:
     """``name``'s mean paired difference from the defaults with its interval ("—" without the defaults)."""
     if name == "defaults" or "defaults" not in per_seed:
         return "—"
-    change = per_seed[name] - per_seed["defaults"]
-    low, high = paired_interval(change)
-    return f"{change.mean():+.3f} [{low:+.3f}, {high:+.3f}]"
+    return paired_difference(per_seed[name], per_seed["defaults"])
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from duelgym.experiment.store import read_metrics
+
 SCHEDULES = ("offline", "periodic", "online", "online-ids", "offline-extremes", "online-no-nudge",
              "online-ids-no-nudge", "online-no-anchor", "online-enn")  # fmt: skip
 #: (variant, the schedule it differs from, what differs).
@@ -125,17 +127,22 @@ def main() -> None:
 
 
 def read(directory: Path) -> list[dict]:
-    return [json.loads(line) for line in (directory / "metrics.jsonl").read_text().splitlines()]
+    return read_metrics(directory / "metrics.jsonl")
+
+
+def paired_difference(variant: np.ndarray, base: np.ndarray) -> str:
+    """The mean of the per-seed differences ``variant − base`` (same seeds) and its 95% paired bootstrap interval."""
+    low, high = paired_interval(variant - base)
+    return f"{(variant - base).mean():+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
 def ablation_row(runs: dict[str, dict[int, list[dict]]], variant: str, base: str, what: str) -> str:
     mine, theirs = indicators(runs[variant]), indicators(runs[base])
-    low, high = paired_interval(mine["final"] - theirs["final"])
     cells = [f"{mine[k].mean():.3f} ({theirs[k].mean():.3f})" for k in ("min_entropy", "min_distinct", "drop",
                                                                           "kl_initial")]  # fmt: skip
     return (
         f"| {variant} ({what}) | {base} | {mine['final'].mean():.3f} | {theirs['final'].mean():.3f} | "
-        f"{(mine['final'] - theirs['final']).mean():+.3f} [{low:+.3f}, {high:+.3f}] | " + " | ".join(cells) + " |"
+        f"{paired_difference(mine['final'], theirs['final'])} | " + " | ".join(cells) + " |"
     )
 
 
